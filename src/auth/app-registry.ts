@@ -1,0 +1,57 @@
+// Apps change rarely and are read on every request, so their records and the JWT verifiers
+// built from their keys are cached here. An app that does not exist is cached briefly too, so a
+// flood of bad app_ids does not become a flood of database reads.
+import { createSigner, createVerifier } from 'fast-jwt';
+import type { AppRecord, MetaStore } from '../meta/meta-store.ts';
+
+type Verify = (token: string) => Record<string, unknown>;
+type Sign = (payload: Record<string, unknown>) => string;
+
+export interface AppKeys {
+  app: AppRecord;
+  verifyToken: Verify;
+  verifySign: Verify;
+  sign: Sign;
+}
+
+const MISSING_TTL_MS = 5_000;
+
+export class AppRegistry {
+  private readonly cache = new Map<string, { keys: AppKeys | null; until: number }>();
+
+  constructor(private readonly meta: MetaStore) {}
+
+  async get(appId: string): Promise<AppKeys | null> {
+    const hit = this.cache.get(appId);
+    if (hit && (hit.keys !== null || hit.until > Date.now())) return hit.keys;
+    const app = await this.meta.getApp(appId);
+    const keys = app ? buildKeys(app) : null;
+    if (this.cache.size > 10_000) this.cache.clear();
+    this.cache.set(appId, { keys, until: Date.now() + MISSING_TTL_MS });
+    return keys;
+  }
+
+  forget(appId: string): void {
+    this.cache.delete(appId);
+  }
+}
+
+function buildKeys(app: AppRecord): AppKeys {
+  return {
+    app,
+    // Only HMAC algorithms: a token can never pick "none" or a public-key algorithm.
+    verifyToken: createVerifier({ key: app.secret, algorithms: ['HS256', 'HS512'], cache: 10_000 }) as Verify,
+    verifySign: createVerifier({ key: app.signKey, algorithms: ['HS256'], cache: 10_000 }) as Verify,
+    sign: createSigner({ key: app.signKey, algorithm: 'HS256' }) as Sign,
+  };
+}
+
+/** Mint an access token as the IM server would: HS256 over the app secret. */
+export function mintAccessToken(
+  secret: string,
+  claims: { app: string; sub: string; role: 1 | 2 },
+  ttlSeconds: number | undefined,
+): string {
+  const signer = createSigner({ key: secret, algorithm: 'HS256', ...(ttlSeconds ? { expiresIn: ttlSeconds * 1000 } : {}) });
+  return signer({ ...claims }) as string;
+}

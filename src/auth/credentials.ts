@@ -1,0 +1,106 @@
+// Who is asking. Lanying clients send app_id and access-token as headers or query parameters
+// (browsers must use the query, because the URL lands in <img src>). An admin token may act as
+// one user (user_id) or as one group's admin (group_id); a user token never gains that power.
+import { Codes, FerryError, badParam, noPermission } from '../errors.ts';
+import { canonicalId, parseOptionalId } from '../ids.ts';
+import type { AppKeys, AppRegistry } from './app-registry.ts';
+
+export type Principal =
+  /** a user token, or an admin token acting as user_id */
+  | { kind: 'user'; appId: string; userId: string }
+  /** an admin token: reads everything in its app */
+  | { kind: 'admin'; appId: string; userId: string }
+  /** an admin token acting as the admin of group_id */
+  | { kind: 'group-admin'; appId: string; userId: string; groupId: string };
+
+export interface Caller {
+  principal: Principal;
+  keys: AppKeys;
+}
+
+export type Query = Record<string, string | string[] | undefined>;
+export type Headers = Record<string, string | string[] | undefined>;
+
+/** uni-app can send a key twice: the first one wins. */
+export function first(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}
+
+const APP_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+export function isValidAppId(appId: string): boolean {
+  return APP_ID.test(appId);
+}
+
+/** Header first, then query: some calls carry the token in both places. */
+function credential(headers: Headers, query: Query, name: string): string | undefined {
+  const v = first(headers[name]) ?? first(query[name]);
+  return v === undefined || v === '' ? undefined : v;
+}
+
+export async function resolveApp(registry: AppRegistry, headers: Headers, query: Query): Promise<AppKeys> {
+  const appId = credential(headers, query, 'app_id');
+  if (appId === undefined) throw badParam('app_id is required (header or query parameter)');
+  if (!isValidAppId(appId)) throw new FerryError(Codes.APP_NOT_FOUND, 'app_id not found');
+  const keys = await registry.get(appId);
+  if (!keys) throw new FerryError(Codes.APP_NOT_FOUND, 'app_id not found');
+  return keys;
+}
+
+interface TokenClaims {
+  userId: string;
+  admin: boolean;
+}
+
+function verifyToken(keys: AppKeys, token: string): TokenClaims {
+  let claims: Record<string, unknown>;
+  try {
+    claims = keys.verifyToken(token);
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === 'FAST_JWT_EXPIRED') throw new FerryError(Codes.BAD_TOKEN, 'access-token has expired');
+    throw new FerryError(Codes.BAD_TOKEN, 'access-token is invalid');
+  }
+  if (claims.app !== undefined && String(claims.app) !== keys.app.appId) {
+    throw new FerryError(Codes.BAD_TOKEN, 'access-token belongs to another app');
+  }
+  const userId = canonicalId(claims.sub);
+  const role = Number(claims.role ?? 1);
+  if (userId === null || (role !== 1 && role !== 2)) throw new FerryError(Codes.BAD_TOKEN, 'access-token is invalid');
+  return { userId, admin: role === 2 };
+}
+
+export interface AuthOptions {
+  /**
+   * Whether user_id/group_id in the query mean "act as" on this endpoint. The group avatar
+   * endpoint uses group_id as its target instead.
+   */
+  actAs: { userId: boolean; groupId: boolean };
+}
+
+export async function authenticate(
+  registry: AppRegistry,
+  headers: Headers,
+  query: Query,
+  options: AuthOptions = { actAs: { userId: true, groupId: true } },
+): Promise<Caller> {
+  const keys = await resolveApp(registry, headers, query);
+  const token = credential(headers, query, 'access-token');
+  if (token === undefined) throw new FerryError(Codes.NO_TOKEN, 'access-token is required (header or query parameter)');
+  const claims = verifyToken(keys, token);
+  const appId = keys.app.appId;
+  const asUser = options.actAs.userId ? parseOptionalId('user_id', first(query.user_id)) : undefined;
+  const asGroup = options.actAs.groupId ? parseOptionalId('group_id', first(query.group_id)) : undefined;
+
+  if (!claims.admin) {
+    // A user token asking to be someone else is refused outright rather than silently ignored,
+    // so a misbehaving client learns about it.
+    if (asUser !== undefined && asUser !== claims.userId) throw noPermission('user_id is only for admin tokens');
+    if (asGroup !== undefined) throw noPermission('group_id is only for admin tokens');
+    return { keys, principal: { kind: 'user', appId, userId: claims.userId } };
+  }
+  if (asUser !== undefined && asGroup !== undefined) throw badParam('send user_id or group_id, not both');
+  if (asUser !== undefined) return { keys, principal: { kind: 'user', appId, userId: asUser } };
+  if (asGroup !== undefined) return { keys, principal: { kind: 'group-admin', appId, userId: claims.userId, groupId: asGroup } };
+  return { keys, principal: { kind: 'admin', appId, userId: claims.userId } };
+}

@@ -1,0 +1,63 @@
+// file_sign: the capability inside every chat download_url. A JWT (so third-party validators can
+// read from_id, to_id and to_type, as with the private-cloud Lanying server) signed with the
+// app's sign key, which only Ferry holds. Its alphabet (base64url and ".") is URL-safe, so
+// clients can append "&access-token=…" to the URL by string concatenation.
+import { Codes, FerryError } from '../errors.ts';
+import { canonicalId } from '../ids.ts';
+import type { AppKeys } from './app-registry.ts';
+
+export interface SignClaims {
+  app: string;
+  /** the file record */
+  fid: string;
+  from_id: string;
+  to_id: string;
+  to_type: 1 | 2;
+  /** Lanying file_type */
+  ft: number;
+}
+
+const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
+export function mintSign(keys: AppKeys, claims: Omit<SignClaims, 'app'>): string {
+  return keys.sign({ app: keys.app.appId, ...claims });
+}
+
+const badSign = (why: string) => new FerryError(Codes.BAD_FILE_SIGN, `file_sign is invalid: ${why}`);
+
+/**
+ * Undo what clients do to a sign on its way back: the web forward code re-encodes it, so it
+ * may arrive percent-encoded once more; a client that copied the whole tail of a URL may have
+ * dragged "&access-token=…" along.
+ */
+export function normalizeSign(raw: string): string {
+  let s = raw.trim();
+  for (let i = 0; i < 2 && s.includes('%'); i++) {
+    try {
+      s = decodeURIComponent(s);
+    } catch {
+      break;
+    }
+  }
+  const amp = s.indexOf('&');
+  if (amp >= 0) s = s.slice(0, amp);
+  return s;
+}
+
+export function verifySign(keys: AppKeys, raw: string | undefined): SignClaims {
+  if (raw === undefined || raw === '') throw new FerryError(Codes.BAD_PARAM, 'file_sign is required');
+  const sign = normalizeSign(raw);
+  if (sign.length > 2048 || !JWT_SHAPE.test(sign)) throw badSign('not a file_sign');
+  let c: Record<string, unknown>;
+  try {
+    c = keys.verifySign(sign);
+  } catch {
+    throw badSign('tampered, truncated, or from another app');
+  }
+  const from = canonicalId(c.from_id);
+  const to = canonicalId(c.to_id);
+  if (c.app !== keys.app.appId || typeof c.fid !== 'string' || from === null || to === null || (c.to_type !== 1 && c.to_type !== 2)) {
+    throw badSign('unexpected claims');
+  }
+  return { app: c.app, fid: c.fid, from_id: from, to_id: to, to_type: c.to_type, ft: Number(c.ft) };
+}

@@ -1,0 +1,83 @@
+// The ferry command line: the admin API's operations, run directly against the configured
+// database (same FERRY_* settings as the server), plus `serve`. Output is the admin API's JSON.
+import { Command, CommanderError } from 'commander';
+import { AdminError, AdminService } from '../admin/admin-service.ts';
+import { loadConfig, ConfigError } from '../config.ts';
+import { openMetaStore } from '../meta/open.ts';
+
+async function withAdmin<T>(fn: (admin: AdminService) => Promise<T>): Promise<void> {
+  const meta = await openMetaStore(loadConfig());
+  try {
+    const out = await fn(new AdminService(meta));
+    process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+  } finally {
+    await meta.close();
+  }
+}
+
+const program = new Command('ferry')
+  .description('Ferry, a file service for IM apps speaking the Lanying file API.\nSettings come from FERRY_* environment variables (see README).')
+  .exitOverride();
+
+program
+  .command('serve')
+  .description('run the server (same as npm start)')
+  .action(async () => {
+    await import('../main.ts');
+  });
+
+const app = program.command('app').description('manage apps');
+app
+  .command('create')
+  .description('create an app and print its app_id and secret')
+  .option('--app-id <id>', 'the app_id to use (default: random)')
+  .action((o: { appId?: string }) => withAdmin((a) => a.createApp(o.appId)));
+
+program
+  .command('token')
+  .description('mint an access token')
+  .requiredOption('--app <app_id>')
+  .requiredOption('--user <user_id>')
+  .option('--role <role>', 'user or admin', 'user')
+  .option('--ttl <seconds>', 'lifetime in seconds (default 7 days)')
+  .action((o: { app: string; user: string; role: string; ttl?: string }) =>
+    withAdmin((a) => a.mintToken(o.app, { user_id: o.user, role: o.role, ttl_s: o.ttl === undefined ? undefined : Number(o.ttl) })),
+  );
+
+program
+  .command('group')
+  .description('create a group (or change its owner); the owner becomes a member')
+  .requiredOption('--app <app_id>')
+  .requiredOption('--group <group_id>')
+  .requiredOption('--owner <user_id>')
+  .action((o: { app: string; group: string; owner: string }) => withAdmin((a) => a.putGroup(o.app, o.group, { owner_id: o.owner })));
+
+const member = program.command('member').description('manage group members');
+member
+  .command('add')
+  .description('add a member (or change their role)')
+  .requiredOption('--app <app_id>')
+  .requiredOption('--group <group_id>')
+  .requiredOption('--user <user_id>')
+  .option('--role <role>', 'member, admin or owner', 'member')
+  .action((o: { app: string; group: string; user: string; role: string }) =>
+    withAdmin((a) => a.putMember(o.app, o.group, o.user, { role: o.role })),
+  );
+member
+  .command('remove')
+  .description('remove a member')
+  .requiredOption('--app <app_id>')
+  .requiredOption('--group <group_id>')
+  .requiredOption('--user <user_id>')
+  .action((o: { app: string; group: string; user: string }) => withAdmin((a) => a.removeMember(o.app, o.group, o.user)));
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) process.exit(err.exitCode);
+  if (err instanceof AdminError || err instanceof ConfigError) {
+    process.stderr.write(`ferry: ${err.message}\n`);
+    process.exit(err instanceof AdminError && err.status === 404 ? 3 : 2);
+  }
+  throw err;
+}

@@ -1,0 +1,131 @@
+// Ferry's settings come from the environment only. The names in the first block are the
+// operator's contract (design brief) and must keep working; the rest are Ferry's own.
+import path from 'node:path';
+
+export interface SizeLimits {
+  /** 100 chat file, 200 group shared file */
+  file: number;
+  /** 101 AMR, 104 MP3, 201 shared voice */
+  voice: number;
+  /** 102, 202 */
+  image: number;
+  /** 103, 203 */
+  video: number;
+  avatar: number;
+}
+
+export interface Config {
+  host: string;
+  port: number;
+  /** defaults to http://HOST:PORT, fixed up after listen when PORT is 0 */
+  publicUrl: string;
+  publicUrlFromEnv: boolean;
+  dataDir: string;
+  /** undefined: generate into the data folder on first start */
+  adminKey: string | undefined;
+  databaseUrl: string | undefined;
+  store: string | undefined;
+  s3: {
+    endpoint: string | undefined;
+    publicEndpoint: string | undefined;
+    region: string;
+    accessKey: string | undefined;
+    secretKey: string | undefined;
+    forcePathStyle: boolean;
+  };
+  /** how long an upload slot stays usable */
+  slotTtlSeconds: number;
+  limits: SizeLimits;
+  /** how long graceful shutdown waits for in-flight requests before it aborts them */
+  shutdownGraceMs: number;
+  logLevel: string;
+}
+
+const MiB = 1024 * 1024;
+
+export const DEFAULT_LIMITS: SizeLimits = {
+  file: 100 * MiB,
+  voice: 10 * MiB,
+  image: 30 * MiB,
+  video: 500 * MiB,
+  avatar: 10 * MiB,
+};
+
+export class ConfigError extends Error {}
+
+function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(`${name} must be a whole number, got "${raw}"`);
+  const n = Number(raw);
+  if (n < min || n > max) throw new ConfigError(`${name} must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+/** Sizes accept plain bytes or a K/M/G suffix (binary units), e.g. "100M". */
+export function parseSize(name: string, raw: string): number {
+  const m = /^(\d+)\s*([KMG]i?B?)?$/i.exec(raw.trim());
+  if (!m) throw new ConfigError(`${name} must be a size like 1048576, 512K, 100M or 2G, got "${raw}"`);
+  const unit = (m[2] ?? '').charAt(0).toUpperCase();
+  const mult = unit === 'K' ? 1024 : unit === 'M' ? MiB : unit === 'G' ? 1024 * MiB : 1;
+  return Number(m[1]) * mult;
+}
+
+function size(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  return raw === undefined || raw === '' ? fallback : parseSize(name, raw);
+}
+
+function bool(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (/^(1|true|yes|on)$/i.test(raw)) return true;
+  if (/^(0|false|no|off)$/i.test(raw)) return false;
+  throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const host = env.FERRY_HOST || '127.0.0.1';
+  const port = int(env, 'FERRY_PORT', 8080, 0, 65535);
+  const hostForUrl = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
+  let publicUrl = env.FERRY_PUBLIC_URL || `http://${hostForUrl}:${port}`;
+  // Clients append paths to the API base by concatenation; it must never end with "/".
+  publicUrl = publicUrl.replace(/\/+$/, '');
+  if (!/^https?:\/\/[^/]+/.test(publicUrl)) throw new ConfigError(`FERRY_PUBLIC_URL must be an http(s) URL, got "${publicUrl}"`);
+  const store = env.FERRY_STORE || undefined;
+  if (store !== undefined && !/^s3:\/\/[^/]+$/.test(store)) {
+    throw new ConfigError(`FERRY_STORE must be unset (local disk) or s3://BUCKET, got "${store}"`);
+  }
+  const databaseUrl = env.FERRY_DATABASE_URL || undefined;
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new ConfigError('FERRY_DATABASE_URL must be unset (SQLite in the data folder) or a postgres:// URL');
+  }
+  return {
+    host,
+    port,
+    publicUrl,
+    publicUrlFromEnv: Boolean(env.FERRY_PUBLIC_URL),
+    dataDir: path.resolve(env.FERRY_DATA_DIR || './data'),
+    adminKey: env.FERRY_ADMIN_KEY || undefined,
+    databaseUrl,
+    store,
+    s3: {
+      endpoint: env.FERRY_S3_ENDPOINT || undefined,
+      publicEndpoint: env.FERRY_S3_PUBLIC_ENDPOINT || undefined,
+      region: env.FERRY_S3_REGION || 'us-east-1',
+      accessKey: env.FERRY_S3_ACCESS_KEY || undefined,
+      secretKey: env.FERRY_S3_SECRET_KEY || undefined,
+      forcePathStyle: bool(env, 'FERRY_S3_FORCE_PATH_STYLE', false),
+    },
+    slotTtlSeconds: int(env, 'FERRY_SLOT_TTL_S', 3600, 10, 7 * 24 * 3600),
+    limits: {
+      file: size(env, 'FERRY_MAX_FILE_SIZE', DEFAULT_LIMITS.file),
+      voice: size(env, 'FERRY_MAX_VOICE_SIZE', DEFAULT_LIMITS.voice),
+      image: size(env, 'FERRY_MAX_IMAGE_SIZE', DEFAULT_LIMITS.image),
+      video: size(env, 'FERRY_MAX_VIDEO_SIZE', DEFAULT_LIMITS.video),
+      avatar: size(env, 'FERRY_MAX_AVATAR_SIZE', DEFAULT_LIMITS.avatar),
+    },
+    shutdownGraceMs: int(env, 'FERRY_SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
+    logLevel: env.FERRY_LOG_LEVEL || 'info',
+  };
+}

@@ -1,0 +1,57 @@
+// The HTTP face of Ferry: one fastify instance, one plugin per group of routes.
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import cors from '@fastify/cors';
+import { parse as parseQuery } from 'node:querystring';
+import type { Services } from '../services.ts';
+import { Codes } from '../errors.ts';
+import { sendError } from './envelope.ts';
+import { uploadSlotRoutes } from './routes/upload-slots.ts';
+import { uploadReceiveRoutes } from './routes/upload-receive.ts';
+import { downloadRoutes } from './routes/download.ts';
+import { forwardRoutes } from './routes/forward.ts';
+import { adminRoutes } from './routes/admin.ts';
+
+/** uni-app can send a key twice: the first one wins, so every query value is a plain string. */
+function firstValueQuery(text: string): Record<string, string> {
+  const parsed = parseQuery(text);
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(parsed)) {
+    const value = Array.isArray(v) ? v[0] : v;
+    if (value !== undefined) out[k] = value;
+  }
+  return out;
+}
+
+export async function buildApp(services: Services, adminKey: string): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: services.log as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: services.config.logLevel !== 'debug' }),
+    routerOptions: { querystringParser: firstValueQuery, maxParamLength: 200 },
+    // Ferry streams bodies itself; this bounds only bodies parsed in memory (admin JSON).
+    bodyLimit: 1024 * 1024,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    requestTimeout: 0,
+  });
+
+  app.setErrorHandler((err, req, reply) => sendError(err, req, reply));
+  app.setNotFoundHandler((req, reply) =>
+    reply.code(404).send({ code: Codes.NOT_FOUND, message: `no route ${req.method} ${req.url.split('?')[0]}`, data: null }),
+  );
+
+  // Browsers send app_id and access-token as headers on the upload POST and must preflight.
+  await app.register(cors, {
+    origin: '*',
+    methods: ['GET', 'HEAD', 'POST', 'PUT', 'OPTIONS'],
+    allowedHeaders: ['access-token', 'app_id', 'content-type', 'range', 'if-none-match', 'if-range', 'x-requested-with'],
+    exposedHeaders: ['content-length', 'content-range', 'content-disposition', 'etag', 'accept-ranges', 'location'],
+    maxAge: 86400,
+  });
+
+  await app.register(uploadSlotRoutes, { services });
+  await app.register(uploadReceiveRoutes, { services });
+  await app.register(downloadRoutes, { services });
+  await app.register(forwardRoutes, { services });
+  await app.register(adminRoutes, { services, adminKey });
+  return app;
+}

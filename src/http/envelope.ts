@@ -1,0 +1,40 @@
+// Lanying's answer shape: {code, message, data}. Business errors keep it, with HTTP 200.
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { ObjectNotFoundError, StorageError } from '../bytes/byte-store.ts';
+import { Codes, FerryError } from '../errors.ts';
+
+export interface Envelope<T> {
+  code: number;
+  message: string | null;
+  data: T | null;
+}
+
+export const ok = <T>(data: T): Envelope<T> => ({ code: Codes.OK, message: null, data });
+
+/** Turn anything thrown into an envelope; only FerryError messages reach clients verbatim. */
+export function toFerryError(err: unknown, request: FastifyRequest): FerryError {
+  if (err instanceof FerryError) return err;
+  if (err instanceof StorageError) {
+    request.log.error({ err }, 'storage error');
+    return new FerryError(Codes.STORAGE, 'storage error: try again later');
+  }
+  if (err instanceof ObjectNotFoundError) {
+    request.log.error({ err }, 'file record points at missing bytes');
+    return new FerryError(Codes.STORAGE, 'storage error: the file bytes are missing');
+  }
+  const fe = err as FastifyError;
+  if (fe.validation) return new FerryError(Codes.BAD_PARAM, `bad request parameter: ${fe.message}`);
+  if (typeof fe.code === 'string' && fe.code.startsWith('FST_') && typeof fe.statusCode === 'number' && fe.statusCode < 500) {
+    // Fastify's own client errors (bad content type, malformed body...): safe to describe.
+    if (fe.statusCode === 413) return new FerryError(Codes.TOO_LARGE, 'request body is too large');
+    return new FerryError(Codes.BAD_PARAM, `bad request: ${fe.message}`);
+  }
+  request.log.error({ err }, 'unexpected error');
+  return new FerryError(Codes.INTERNAL, `internal error (request ${request.id}); the operator can find it in the log`);
+}
+
+export function sendError(err: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const fe = toFerryError(err, request);
+  const body: Envelope<null> = { code: fe.code, message: fe.message, data: null };
+  return reply.code(fe.httpStatus).header('content-type', 'application/json; charset=utf-8').send(body);
+}

@@ -1,0 +1,105 @@
+// Sends a stored file the way browsers and download managers need it: HEAD, single byte ranges
+// (206; Safari cannot seek media without them, Android resumes with "bytes=N-"), a strong ETag
+// from the content hash with If-None-Match (304), and headers that keep a hostile upload from
+// ever running as a page on Ferry's origin.
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { ByteRange, ByteStore } from '../bytes/byte-store.ts';
+import { Codes, FerryError } from '../errors.ts';
+import { isInlineSafe } from '../media/sniff.ts';
+
+export interface Servable {
+  storageKey: string;
+  size: number;
+  sha256: string;
+  contentType: string;
+  fileName: string | null;
+}
+
+/** Parse a Range header against a size. null: serve the whole file; 'unsatisfiable': 416. */
+export function parseRange(header: string | undefined, size: number): ByteRange | null | 'unsatisfiable' {
+  if (!header) return null;
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  // Multiple ranges and other units are allowed to be ignored (RFC 9110 14.2): send it all.
+  if (!m || (m[1] === '' && m[2] === '')) return null;
+  let start: number;
+  let end: number;
+  if (m[1] === '') {
+    const suffix = Number(m[2]);
+    if (suffix === 0) return 'unsatisfiable';
+    start = Math.max(0, size - suffix);
+    end = size - 1;
+  } else {
+    start = Number(m[1]);
+    end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+    if (m[2] !== '' && Number(m[2]) < start) return null;
+  }
+  if (start >= size || size === 0) return 'unsatisfiable';
+  return { start, end };
+}
+
+function etagMatches(header: string | undefined, etag: string): boolean {
+  if (!header) return false;
+  if (header.trim() === '*') return true;
+  return header.split(',').some((t) => t.trim().replace(/^W\//, '') === etag);
+}
+
+/** RFC 6266/5987: an ASCII fallback plus the exact UTF-8 name. */
+export function contentDisposition(kind: 'inline' | 'attachment', name: string): string {
+  const ascii = name.replace(/[^\x20-\x7e]/g, '_').replace(/["\\]/g, '_');
+  const encoded = encodeURIComponent(name).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return `${kind}; filename="${ascii}"; filename*=UTF-8''${encoded}`;
+}
+
+const EXTENSIONS: Record<string, string> = {
+  'image/jpeg': 'jpg',
+  'image/png': 'png',
+  'image/gif': 'gif',
+  'image/webp': 'webp',
+  'image/avif': 'avif',
+  'image/heic': 'heic',
+  'audio/amr': 'amr',
+  'audio/mpeg': 'mp3',
+  'video/mp4': 'mp4',
+  'video/quicktime': 'mov',
+  'video/webm': 'webm',
+  'video/3gpp': '3gp',
+};
+
+export async function sendFile(request: FastifyRequest, reply: FastifyReply, bytes: ByteStore, file: Servable): Promise<FastifyReply> {
+  const etag = `"${file.sha256.slice(0, 40)}"`;
+  const inline = isInlineSafe(file.contentType);
+  const name = file.fileName ?? `file${EXTENSIONS[file.contentType] ? `.${EXTENSIONS[file.contentType]}` : ''}`;
+  reply.headers({
+    'content-type': file.contentType,
+    etag,
+    'accept-ranges': 'bytes',
+    // The URL carries the caller's token, so only the caller's own cache may keep it.
+    'cache-control': 'private, max-age=86400',
+    'x-content-type-options': 'nosniff',
+    'content-security-policy': "sandbox; default-src 'none'",
+    'content-disposition': contentDisposition(inline ? 'inline' : 'attachment', name),
+  });
+
+  if (etagMatches(request.headers['if-none-match'], etag)) return reply.code(304).send();
+
+  let range = parseRange(request.headers.range, file.size);
+  // If-Range: a resumed download of a file that changed must start over (ours never change,
+  // but a client may hold an ETag from another file).
+  const ifRange = request.headers['if-range'];
+  if (range !== null && ifRange !== undefined && ifRange !== etag) range = null;
+  if (range === 'unsatisfiable') {
+    reply.header('content-range', `bytes */${file.size}`);
+    reply.header('content-disposition', null);
+    reply.header('content-type', 'application/json; charset=utf-8');
+    throw new FerryError(Codes.RANGE_NOT_SATISFIABLE, `range not satisfiable: the file has ${file.size} bytes`, 416);
+  }
+  if (range) {
+    reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${file.size}`);
+    reply.header('content-length', range.end - range.start + 1);
+  } else {
+    reply.header('content-length', file.size);
+  }
+  if (request.method === 'HEAD') return reply.send();
+  const stream = await bytes.read(file.storageKey, range ?? undefined);
+  return reply.send(stream);
+}

@@ -1,0 +1,26 @@
+// Sweeps upload slots that expired without bytes (or whose upload died with its node), so the
+// files table does not fill with records nobody will ever complete.
+import { STALE_CLAIM_MS } from './pipelines/upload.ts';
+import type { Services } from './services.ts';
+
+export async function sweepExpiredSlots(s: Services, now = Date.now()): Promise<number> {
+  let removed = 0;
+  for (;;) {
+    const batch = await s.meta.listExpiredSlots(now, now - STALE_CLAIM_MS, 500);
+    for (const f of batch) {
+      // A dead upload may have left a committed object without its record becoming ready.
+      await s.bytes.delete(f.storageKey).catch(() => {});
+      await s.meta.deleteFile(f.id);
+      removed++;
+    }
+    if (batch.length < 500) return removed;
+  }
+}
+
+export function startJanitor(s: Services, everyMs = 60_000): () => void {
+  const timer = setInterval(() => {
+    sweepExpiredSlots(s).catch((err: unknown) => s.log.warn({ err }, 'slot sweep failed; will retry'));
+  }, everyMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}

@@ -1,0 +1,95 @@
+// The metadata seam. Everything above it (pipelines, routes, admin) talks to this interface
+// only; SQLite (embedded) and PostgreSQL (scale-out) sit below it.
+
+export interface AppRecord {
+  appId: string;
+  /** signs and verifies access tokens (the IM server holds it too) */
+  secret: string;
+  /** signs file_sign values; Ferry's alone, so token holders cannot mint signs */
+  signKey: string;
+  createdAt: number;
+}
+
+export type MemberRole = 'member' | 'admin' | 'owner';
+
+export interface GroupRecord {
+  appId: string;
+  groupId: string;
+  ownerId: string;
+}
+
+export type FileKind = 'chat' | 'avatar-user' | 'avatar-group';
+/** pending: slot handed out; uploading: bytes arriving; ready: downloadable */
+export type FileStatus = 'pending' | 'uploading' | 'ready';
+
+export interface FileRecord {
+  /** opaque, random; the file_sign and avatar object_name point at it */
+  id: string;
+  appId: string;
+  kind: FileKind;
+  /** Lanying file_type (100–104, 200–203); 0 for avatars */
+  fileType: number;
+  /** who asked for the slot */
+  ownerId: string;
+  /** chat: the receiving user or group; group avatar: the group */
+  toId: string | null;
+  toType: 1 | 2 | null;
+  /** secret part of upload_url; separate from id because signs are readable */
+  slotId: string;
+  slotExpiresAt: number;
+  status: FileStatus;
+  storageKey: string;
+  size: number | null;
+  sha256: string | null;
+  contentType: string | null;
+  fileName: string | null;
+  createdAt: number;
+  completedAt: number | null;
+}
+
+export interface CompletedUpload {
+  size: number;
+  sha256: string;
+  contentType: string;
+  fileName: string | null;
+}
+
+export type ClaimResult =
+  | { ok: true; file: FileRecord }
+  | { ok: false; reason: 'not-found' | 'expired' | 'used' | 'busy' };
+
+export class AlreadyExistsError extends Error {}
+
+export interface MetaStore {
+  /** Bring the schema up to date; safe to call on every start and from many nodes. */
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+
+  createApp(app: AppRecord): Promise<void>;
+  getApp(appId: string): Promise<AppRecord | null>;
+
+  /** Create or update a group; its owner becomes a member with role owner. */
+  putGroup(group: GroupRecord): Promise<void>;
+  getGroup(appId: string, groupId: string): Promise<GroupRecord | null>;
+  putMember(appId: string, groupId: string, userId: string, role: MemberRole): Promise<void>;
+  /** true when the member existed */
+  removeMember(appId: string, groupId: string, userId: string): Promise<boolean>;
+  getMemberRole(appId: string, groupId: string, userId: string): Promise<MemberRole | null>;
+
+  createFile(file: FileRecord): Promise<void>;
+  getFile(appId: string, id: string): Promise<FileRecord | null>;
+  /**
+   * Atomically move a pending, unexpired slot to uploading, so only one upload runs. A slot
+   * stuck in uploading with a claim older than staleBefore (its node died) is claimed again.
+   */
+  claimSlot(slotId: string, now: number, staleBefore: number): Promise<ClaimResult>;
+  /** Keep an upload's claim fresh while bytes arrive. */
+  touchClaim(id: string, now: number): Promise<void>;
+  /** A failed upload gives its slot back (status pending) so the client can retry. */
+  releaseSlot(id: string): Promise<void>;
+  completeUpload(id: string, done: CompletedUpload, now: number): Promise<FileRecord>;
+  /** Slots that expired without bytes (or whose upload died), for the janitor. */
+  listExpiredSlots(now: number, staleBefore: number, limit: number): Promise<FileRecord[]>;
+  /** Forget a slot that never became a file; a ready file is never deleted this way. */
+  deleteFile(id: string): Promise<void>;
+}

@@ -1,0 +1,54 @@
+// Table shapes as kysely sees them. Times are epoch milliseconds; ids are decimal strings.
+import type { ColumnType } from 'kysely';
+
+// PostgreSQL drivers return bigint columns as strings; SQLite returns numbers.
+type BigIntColumn = ColumnType<number | string, number, number>;
+
+export interface AppsTable {
+  app_id: string;
+  secret: string;
+  sign_key: string;
+  created_at: BigIntColumn;
+}
+
+export interface GroupsTable {
+  app_id: string;
+  group_id: string;
+  owner_id: string;
+  created_at: BigIntColumn;
+}
+
+export interface GroupMembersTable {
+  app_id: string;
+  group_id: string;
+  user_id: string;
+  role: string;
+}
+
+export interface FilesTable {
+  id: string;
+  app_id: string;
+  kind: string;
+  file_type: number;
+  owner_id: string;
+  to_id: string | null;
+  to_type: number | null;
+  slot_id: string;
+  slot_expires_at: BigIntColumn;
+  status: string;
+  storage_key: string;
+  size: BigIntColumn | null;
+  sha256: string | null;
+  content_type: string | null;
+  file_name: string | null;
+  created_at: BigIntColumn;
+  completed_at: BigIntColumn | null;
+  claimed_at: BigIntColumn | null;
+}
+
+export interface Database {
+  apps: AppsTable;
+  groups: GroupsTable;
+  group_members: GroupMembersTable;
+  files: FilesTable;
+}

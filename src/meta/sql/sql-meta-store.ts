@@ -1,0 +1,243 @@
+// MetaStore on kysely. The queries are plain enough to run unchanged on SQLite and PostgreSQL;
+// only the connection (dialect) differs, see sqlite.ts.
+import { Migrator, type Kysely, type Selectable } from 'kysely';
+import type {
+  AppRecord,
+  ClaimResult,
+  CompletedUpload,
+  FileKind,
+  FileRecord,
+  FileStatus,
+  GroupRecord,
+  MemberRole,
+  MetaStore,
+} from '../meta-store.ts';
+import { AlreadyExistsError } from '../meta-store.ts';
+import type { Database, FilesTable } from './schema.ts';
+import { migrationProvider } from './migrations.ts';
+
+const num = (v: number | string) => Number(v);
+const numOrNull = (v: number | string | null) => (v === null ? null : Number(v));
+
+function toFile(row: Selectable<FilesTable>): FileRecord {
+  return {
+    id: row.id,
+    appId: row.app_id,
+    kind: row.kind as FileKind,
+    fileType: row.file_type,
+    ownerId: row.owner_id,
+    toId: row.to_id,
+    toType: row.to_type === 1 || row.to_type === 2 ? row.to_type : null,
+    slotId: row.slot_id,
+    slotExpiresAt: num(row.slot_expires_at),
+    status: row.status as FileStatus,
+    storageKey: row.storage_key,
+    size: numOrNull(row.size),
+    sha256: row.sha256,
+    contentType: row.content_type,
+    fileName: row.file_name,
+    createdAt: num(row.created_at),
+    completedAt: numOrNull(row.completed_at),
+  };
+}
+
+export class SqlMetaStore implements MetaStore {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly onClose: () => Promise<void> = async () => {},
+  ) {}
+
+  async migrate(): Promise<void> {
+    const migrator = new Migrator({ db: this.db, provider: migrationProvider });
+    const { error } = await migrator.migrateToLatest();
+    if (error) throw error instanceof Error ? error : new Error(String(error));
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+    await this.onClose();
+  }
+
+  async createApp(app: AppRecord): Promise<void> {
+    const res = await this.db
+      .insertInto('apps')
+      .values({ app_id: app.appId, secret: app.secret, sign_key: app.signKey, created_at: app.createdAt })
+      .onConflict((oc) => oc.column('app_id').doNothing())
+      .executeTakeFirst();
+    if (Number(res.numInsertedOrUpdatedRows ?? 0n) === 0) throw new AlreadyExistsError(`app ${app.appId} exists`);
+  }
+
+  async getApp(appId: string): Promise<AppRecord | null> {
+    const row = await this.db.selectFrom('apps').selectAll().where('app_id', '=', appId).executeTakeFirst();
+    return row ? { appId: row.app_id, secret: row.secret, signKey: row.sign_key, createdAt: num(row.created_at) } : null;
+  }
+
+  async putGroup(group: GroupRecord): Promise<void> {
+    await this.db.transaction().execute(async (tx) => {
+      await tx
+        .insertInto('groups')
+        .values({ app_id: group.appId, group_id: group.groupId, owner_id: group.ownerId, created_at: Date.now() })
+        .onConflict((oc) => oc.columns(['app_id', 'group_id']).doUpdateSet({ owner_id: group.ownerId }))
+        .execute();
+      // A group has one owner: a previous owner stays in the group as a plain member.
+      await tx
+        .updateTable('group_members')
+        .set({ role: 'member' })
+        .where('app_id', '=', group.appId)
+        .where('group_id', '=', group.groupId)
+        .where('role', '=', 'owner')
+        .where('user_id', '!=', group.ownerId)
+        .execute();
+      await tx
+        .insertInto('group_members')
+        .values({ app_id: group.appId, group_id: group.groupId, user_id: group.ownerId, role: 'owner' })
+        .onConflict((oc) => oc.columns(['app_id', 'group_id', 'user_id']).doUpdateSet({ role: 'owner' }))
+        .execute();
+    });
+  }
+
+  async getGroup(appId: string, groupId: string): Promise<GroupRecord | null> {
+    const row = await this.db
+      .selectFrom('groups')
+      .select(['app_id', 'group_id', 'owner_id'])
+      .where('app_id', '=', appId)
+      .where('group_id', '=', groupId)
+      .executeTakeFirst();
+    return row ? { appId: row.app_id, groupId: row.group_id, ownerId: row.owner_id } : null;
+  }
+
+  async putMember(appId: string, groupId: string, userId: string, role: MemberRole): Promise<void> {
+    await this.db.transaction().execute(async (tx) => {
+      if (role === 'owner') {
+        await tx.updateTable('groups').set({ owner_id: userId }).where('app_id', '=', appId).where('group_id', '=', groupId).execute();
+        await tx
+          .updateTable('group_members')
+          .set({ role: 'member' })
+          .where('app_id', '=', appId)
+          .where('group_id', '=', groupId)
+          .where('role', '=', 'owner')
+          .execute();
+      }
+      await tx
+        .insertInto('group_members')
+        .values({ app_id: appId, group_id: groupId, user_id: userId, role })
+        .onConflict((oc) => oc.columns(['app_id', 'group_id', 'user_id']).doUpdateSet({ role }))
+        .execute();
+    });
+  }
+
+  async removeMember(appId: string, groupId: string, userId: string): Promise<boolean> {
+    const res = await this.db
+      .deleteFrom('group_members')
+      .where('app_id', '=', appId)
+      .where('group_id', '=', groupId)
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
+    return Number(res.numDeletedRows) > 0;
+  }
+
+  async getMemberRole(appId: string, groupId: string, userId: string): Promise<MemberRole | null> {
+    const row = await this.db
+      .selectFrom('group_members')
+      .select('role')
+      .where('app_id', '=', appId)
+      .where('group_id', '=', groupId)
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
+    return row ? (row.role as MemberRole) : null;
+  }
+
+  async createFile(f: FileRecord): Promise<void> {
+    await this.db
+      .insertInto('files')
+      .values({
+        id: f.id,
+        app_id: f.appId,
+        kind: f.kind,
+        file_type: f.fileType,
+        owner_id: f.ownerId,
+        to_id: f.toId,
+        to_type: f.toType,
+        slot_id: f.slotId,
+        slot_expires_at: f.slotExpiresAt,
+        status: f.status,
+        storage_key: f.storageKey,
+        size: f.size,
+        sha256: f.sha256,
+        content_type: f.contentType,
+        file_name: f.fileName,
+        created_at: f.createdAt,
+        completed_at: f.completedAt,
+        claimed_at: null,
+      })
+      .execute();
+  }
+
+  async getFile(appId: string, id: string): Promise<FileRecord | null> {
+    const row = await this.db.selectFrom('files').selectAll().where('id', '=', id).where('app_id', '=', appId).executeTakeFirst();
+    return row ? toFile(row) : null;
+  }
+
+  async claimSlot(slotId: string, now: number, staleBefore: number): Promise<ClaimResult> {
+    const claimed = await this.db
+      .updateTable('files')
+      .set({ status: 'uploading', claimed_at: now })
+      .where('slot_id', '=', slotId)
+      .where('slot_expires_at', '>', now)
+      .where((eb) =>
+        eb.or([eb('status', '=', 'pending'), eb.and([eb('status', '=', 'uploading'), eb('claimed_at', '<', staleBefore)])]),
+      )
+      .returningAll()
+      .executeTakeFirst();
+    if (claimed) return { ok: true, file: toFile(claimed) };
+    const row = await this.db.selectFrom('files').select(['status', 'slot_expires_at']).where('slot_id', '=', slotId).executeTakeFirst();
+    if (!row) return { ok: false, reason: 'not-found' };
+    if (row.status === 'ready') return { ok: false, reason: 'used' };
+    if (row.status === 'uploading' && num(row.slot_expires_at) > now) return { ok: false, reason: 'busy' };
+    return { ok: false, reason: 'expired' };
+  }
+
+  async touchClaim(id: string, now: number): Promise<void> {
+    await this.db.updateTable('files').set({ claimed_at: now }).where('id', '=', id).where('status', '=', 'uploading').execute();
+  }
+
+  async releaseSlot(id: string): Promise<void> {
+    await this.db.updateTable('files').set({ status: 'pending' }).where('id', '=', id).where('status', '=', 'uploading').execute();
+  }
+
+  async completeUpload(id: string, done: CompletedUpload, now: number): Promise<FileRecord> {
+    const row = await this.db
+      .updateTable('files')
+      .set({
+        status: 'ready',
+        size: done.size,
+        sha256: done.sha256,
+        content_type: done.contentType,
+        file_name: done.fileName,
+        completed_at: now,
+      })
+      .where('id', '=', id)
+      .where('status', '=', 'uploading')
+      .returningAll()
+      .executeTakeFirst();
+    if (!row) throw new Error(`file ${id} was not uploading when its upload completed`);
+    return toFile(row);
+  }
+
+  async listExpiredSlots(now: number, staleBefore: number, limit: number): Promise<FileRecord[]> {
+    const rows = await this.db
+      .selectFrom('files')
+      .selectAll()
+      .where('slot_expires_at', '<=', now)
+      .where((eb) =>
+        eb.or([eb('status', '=', 'pending'), eb.and([eb('status', '=', 'uploading'), eb('claimed_at', '<', staleBefore)])]),
+      )
+      .limit(limit)
+      .execute();
+    return rows.map(toFile);
+  }
+
+  async deleteFile(id: string): Promise<void> {
+    await this.db.deleteFrom('files').where('id', '=', id).where('status', '!=', 'ready').execute();
+  }
+}

@@ -1,0 +1,20 @@
+// The embedded column: one SQLite file in the data folder, in WAL mode so downloads read while
+// uploads write.
+import path from 'node:path';
+import fs from 'node:fs';
+import SQLite from 'better-sqlite3';
+import { Kysely, SqliteDialect } from 'kysely';
+import type { Database } from './schema.ts';
+import { SqlMetaStore } from './sql-meta-store.ts';
+
+export function openSqliteMetaStore(dataDir: string): SqlMetaStore {
+  fs.mkdirSync(dataDir, { recursive: true });
+  const sqlite = new SQLite(path.join(dataDir, 'ferry.sqlite'));
+  sqlite.pragma('journal_mode = WAL');
+  // NORMAL is durable across process crashes in WAL mode; only an OS crash can lose the last commits.
+  sqlite.pragma('synchronous = NORMAL');
+  sqlite.pragma('busy_timeout = 5000');
+  sqlite.pragma('foreign_keys = ON');
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  return new SqlMetaStore(db);
+}

@@ -1,0 +1,26 @@
+// Forward: the same bytes under a new sign for another conversation. Nothing is copied; the new
+// sign points at the same file record, with the forwarder as sender.
+import type { Caller } from '../auth/credentials.ts';
+import { mintSign } from '../auth/file-sign.ts';
+import { checkCanSendTo } from '../access/rules.ts';
+import type { ToType } from '../file-types.ts';
+import type { Services } from '../services.ts';
+import { resolveChatFile } from './download.ts';
+import { chatDownloadUrl } from './urls.ts';
+
+export async function forwardFile(
+  s: Services,
+  caller: Caller,
+  req: { sign: string | undefined; toId: string; toType: ToType },
+): Promise<string> {
+  const { file, sign } = await resolveChatFile(s, caller, req.sign);
+  await checkCanSendTo(s.meta, caller.principal, req.toType, req.toId);
+  const next = mintSign(caller.keys, {
+    fid: file.id,
+    from_id: caller.principal.userId,
+    to_id: req.toId,
+    to_type: req.toType,
+    ft: sign.ft,
+  });
+  return chatDownloadUrl(s.config.publicUrl, next);
+}

@@ -1,0 +1,87 @@
+// Upload, step 1: check who may send what where, record a pending file, and hand out the slot.
+import { randomBytes } from 'node:crypto';
+import type { Caller, Principal } from '../auth/credentials.ts';
+import { checkCanSendTo, checkCanSetGroupAvatar } from '../access/rules.ts';
+import { mintSign } from '../auth/file-sign.ts';
+import { badParam } from '../errors.ts';
+import type { FileTypeInfo, ToType } from '../file-types.ts';
+import type { FileKind, FileRecord } from '../meta/meta-store.ts';
+import type { Services } from '../services.ts';
+import { avatarDownloadUrl, chatDownloadUrl, uploadUrl } from './urls.ts';
+
+export interface UploadSlot {
+  upload_url: string;
+  upload_method: 'POST';
+  /** empty: the bytes come through Ferry, not straight to OSS */
+  oss_body_param: Record<string, never>;
+  download_url: string;
+}
+
+const newId = (bytes: number) => randomBytes(bytes).toString('base64url');
+
+/** Objects are spread over 64 folders by the first letter of their random id. */
+export const storageKeyFor = (fileId: string) => `files/${fileId.slice(0, 1)}/${fileId}`;
+
+/** The user the file is "from": admins acting as nobody in particular send as themselves. */
+const senderOf = (who: Principal) => who.userId;
+
+async function createSlot(
+  s: Services,
+  appId: string,
+  fields: Pick<FileRecord, 'kind' | 'fileType' | 'ownerId' | 'toId' | 'toType'>,
+): Promise<FileRecord> {
+  const now = Date.now();
+  const id = newId(16);
+  const file: FileRecord = {
+    id,
+    appId,
+    ...fields,
+    slotId: newId(24),
+    slotExpiresAt: now + s.config.slotTtlSeconds * 1000,
+    status: 'pending',
+    storageKey: storageKeyFor(id),
+    size: null,
+    sha256: null,
+    contentType: null,
+    fileName: null,
+    createdAt: now,
+    completedAt: null,
+  };
+  await s.meta.createFile(file);
+  return file;
+}
+
+export async function issueChatSlot(
+  s: Services,
+  caller: Caller,
+  req: { type: FileTypeInfo; toId: string; toType: ToType },
+): Promise<UploadSlot> {
+  const who = caller.principal;
+  if (req.type.groupOnly && req.toType !== 2) throw badParam(`file_type ${req.type.code} is a group shared file: send it with to_type=2`);
+  await checkCanSendTo(s.meta, who, req.toType, req.toId);
+  const from = senderOf(who);
+  const file = await createSlot(s, who.appId, { kind: 'chat', fileType: req.type.code, ownerId: from, toId: req.toId, toType: req.toType });
+  const sign = mintSign(caller.keys, { fid: file.id, from_id: from, to_id: req.toId, to_type: req.toType, ft: req.type.code });
+  return slotAnswer(s, file, chatDownloadUrl(s.config.publicUrl, sign));
+}
+
+export async function issueAvatarSlot(s: Services, caller: Caller, groupId: string | undefined): Promise<UploadSlot> {
+  const who = caller.principal;
+  let kind: FileKind = 'avatar-user';
+  if (groupId !== undefined) {
+    await checkCanSetGroupAvatar(s.meta, who, groupId);
+    kind = 'avatar-group';
+  }
+  const file = await createSlot(s, who.appId, {
+    kind,
+    fileType: 0,
+    ownerId: senderOf(who),
+    toId: groupId ?? null,
+    toType: groupId === undefined ? null : 2,
+  });
+  return slotAnswer(s, file, avatarDownloadUrl(s.config.publicUrl, file.id));
+}
+
+function slotAnswer(s: Services, file: FileRecord, downloadUrl: string): UploadSlot {
+  return { upload_url: uploadUrl(s.config.publicUrl, file.slotId), upload_method: 'POST', oss_body_param: {}, download_url: downloadUrl };
+}

@@ -1,0 +1,60 @@
+// Assembles a running Ferry from a config: stores, app registry, HTTP server, janitor, and a
+// graceful close that lets in-flight uploads finish (or cleans them up after the grace period).
+import pino, { type Logger } from 'pino';
+import type { FastifyInstance } from 'fastify';
+import type { Config } from './config.ts';
+import { openMetaStore } from './meta/open.ts';
+import { openByteStore } from './bytes/open.ts';
+import { AppRegistry } from './auth/app-registry.ts';
+import { buildApp } from './http/app.ts';
+import { loadOrCreateAdminKey } from './admin-key.ts';
+import { startJanitor } from './janitor.ts';
+import type { Services } from './services.ts';
+
+export interface RunningFerry {
+  app: FastifyInstance;
+  services: Services;
+  /** where it listens, e.g. http://127.0.0.1:8080 */
+  url: string;
+  adminKey: string;
+  adminKeyCreated: boolean;
+  close(): Promise<void>;
+}
+
+export async function startFerry(config: Config, log: Logger = pino({ level: config.logLevel })): Promise<RunningFerry> {
+  const { key: adminKey, created } = loadOrCreateAdminKey(config.dataDir, config.adminKey);
+  const meta = await openMetaStore(config);
+  const bytes = await openByteStore(config);
+  const services: Services = { config, meta, bytes, apps: new AppRegistry(meta), log, uploads: new AbortController() };
+  const app = await buildApp(services, adminKey);
+  const stopJanitor = startJanitor(services);
+  await app.listen({ host: config.host, port: config.port });
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : config.port;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  if (!config.publicUrlFromEnv && config.port === 0) config.publicUrl = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
+
+  let closing: Promise<void> | null = null;
+  const close = () => {
+    closing ??= (async () => {
+      stopJanitor();
+      // In-flight requests get the grace period to finish; then uploads still streaming are
+      // aborted, which discards their staged bytes and gives their slots back.
+      const grace = setTimeout(() => {
+        log.warn('shutdown grace period over: aborting unfinished uploads');
+        services.uploads.abort();
+        setTimeout(() => app.server.closeAllConnections(), 1000).unref();
+      }, config.shutdownGraceMs);
+      try {
+        await app.close();
+      } finally {
+        clearTimeout(grace);
+        await bytes.close();
+        await meta.close();
+      }
+    })();
+    return closing;
+  };
+
+  return { app, services, url: `http://${host}:${port}`, adminKey, adminKeyCreated: created, close };
+}
