@@ -86,7 +86,12 @@ export class AdminService {
     const userId = id('user_id', rawUserId);
     const role = (body.role ?? 'member') as MemberRole;
     if (!ROLES.includes(role)) throw new AdminError(400, 'role must be "member", "admin" or "owner"');
-    await this.group(appId, groupId);
+    const group = await this.group(appId, groupId);
+    // Demoting the owner would leave a group whose owner holds no owner role: ownership moves
+    // only by naming the new owner, as with leaving.
+    if (group.ownerId === userId && role !== 'owner') {
+      throw new AdminError(409, `user ${userId} owns group ${groupId}: make someone else owner first`);
+    }
     await this.meta.putMember(appId, groupId, userId, role);
     return { app_id: appId, group_id: groupId, user_id: userId, role };
   }

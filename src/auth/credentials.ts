@@ -32,10 +32,13 @@ export function isValidAppId(appId: string): boolean {
   return APP_ID.test(appId);
 }
 
-/** Header first, then query: some calls carry the token in both places. */
+/**
+ * Header first, then query: some calls carry the token in both places. An empty header is no
+ * credential, so it must not hide the one in the query.
+ */
 function credential(headers: Headers, query: Query, name: string): string | undefined {
-  const v = first(headers[name]) ?? first(query[name]);
-  return v === undefined || v === '' ? undefined : v;
+  const present = (v: string | undefined) => (v === undefined || v === '' ? undefined : v);
+  return present(first(headers[name])) ?? present(first(query[name]));
 }
 
 export async function resolveApp(registry: AppRegistry, headers: Headers, query: Query): Promise<AppKeys> {
@@ -89,8 +92,9 @@ export async function authenticate(
   if (token === undefined) throw new FerryError(Codes.NO_TOKEN, 'access-token is required (header or query parameter)');
   const claims = verifyToken(keys, token);
   const appId = keys.app.appId;
-  const asUser = options.actAs.userId ? parseOptionalId('user_id', first(query.user_id)) : undefined;
-  const asGroup = options.actAs.groupId ? parseOptionalId('group_id', first(query.group_id)) : undefined;
+  // Server-side clients (lanying-connector) send user_id/group_id as headers beside the token.
+  const asUser = options.actAs.userId ? parseOptionalId('user_id', credential(headers, query, 'user_id')) : undefined;
+  const asGroup = options.actAs.groupId ? parseOptionalId('group_id', credential(headers, query, 'group_id')) : undefined;
 
   if (!claims.admin) {
     // A user token asking to be someone else is refused outright rather than silently ignored,

@@ -41,7 +41,9 @@ program
   .option('--role <role>', 'user or admin', 'user')
   .option('--ttl <seconds>', 'lifetime in seconds (default 7 days)')
   .action((o: { app: string; user: string; role: string; ttl?: string }) =>
-    withAdmin((a) => a.mintToken(o.app, { user_id: o.user, role: o.role, ttl_s: o.ttl === undefined ? undefined : Number(o.ttl) })),
+    // Only plain decimal seconds become a number: Number() would take "0x10" or "1e3", and a
+    // string left as it is gets the admin API's own "ttl_s must be …" error.
+    withAdmin((a) => a.mintToken(o.app, { user_id: o.user, role: o.role, ttl_s: o.ttl === undefined ? undefined : /^\d+$/.test(o.ttl) ? Number(o.ttl) : o.ttl })),
   );
 
 program

@@ -10,11 +10,18 @@ const digest = (s: string) => createHash('sha256').update(s).digest();
 
 /**
  * Ids above 2^53 lose precision in JSON.parse, so large integer literals are read as strings
- * before parsing: {"user_id": 9223372036854775807} keeps every digit.
+ * before parsing: {"user_id": 9223372036854775807} keeps every digit. String literals are
+ * matched first and kept as they are, so digits inside a string are never touched.
  */
+const STRING_OR_BIG_INT = /"(?:[^"\\]|\\.)*"|([:[,]\s*)(-?\d{16,})(?=\s*[,}\]])/g;
+
 export function parseAdminJson(text: string): unknown {
   if (text.trim() === '') return {};
-  return JSON.parse(text.replace(/([:[,]\s*)(-?\d{16,})(?=\s*[,}\]])/g, '$1"$2"'));
+  return JSON.parse(
+    text.replace(STRING_OR_BIG_INT, (match, lead: string | undefined, digits: string | undefined) =>
+      digits === undefined ? match : `${lead}"${digits}"`,
+    ),
+  );
 }
 
 export async function adminRoutes(app: FastifyInstance, opts: { services: Services; adminKey: string }): Promise<void> {
@@ -45,7 +52,15 @@ export async function adminRoutes(app: FastifyInstance, opts: { services: Servic
     return reply.code(500).send({ error: `internal error (request ${req.id})` });
   });
 
-  const body = (req: FastifyRequest): Body => (req.body && typeof req.body === 'object' ? (req.body as Body) : {});
+  // A body that is not a JSON object (an array, null, or text/plain that fastify parses as a
+  // string) would otherwise be read as {} and, say, create an app with a random id.
+  const body = (req: FastifyRequest): Body => {
+    if (req.body === undefined || req.body === '') return {};
+    if (req.body === null || typeof req.body !== 'object' || Array.isArray(req.body)) {
+      throw new AdminError(400, 'the body must be a JSON object sent with content-type: application/json');
+    }
+    return req.body as Body;
+  };
   type P = { Params: Record<string, string> };
 
   app.post('/admin/apps', async (req, reply) => reply.code(201).send(await admin.createApp(body(req).app_id)));

@@ -1,0 +1,146 @@
+// The `ferry` command line (`npx ferry …` runs bin/ferry.mjs): the admin API's operations run as
+// a child process against FERRY_DATA_DIR, and what it creates works on a Ferry serving the same
+// data folder, whether that Ferry starts afterwards or is already running.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { modeEnv, startTestFerry, type TestFerry } from '../helpers/ferry.ts';
+import { api, getJson, withCreds, type Slot } from '../helpers/client.ts';
+import { decodeJwt, signClaims, uploadChat } from '../helpers/jwt.ts';
+
+const BIN = fileURLToPath(new URL('../../bin/ferry.mjs', import.meta.url));
+let dataDir: string;
+let running: TestFerry | undefined;
+
+before(() => {
+  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ferry-cli-'));
+});
+after(async () => {
+  await running?.close();
+  fs.rmSync(dataDir, { recursive: true, force: true });
+});
+
+interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run `node bin/ferry.mjs …` with only this test's FERRY_* settings. */
+function ferry(...args: string[]): Promise<CliResult> {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('FERRY_')) env[k] = v;
+  Object.assign(env, modeEnv(), { FERRY_DATA_DIR: dataDir });
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { env, timeout: 60_000 }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+async function ok<T = Record<string, unknown>>(...args: string[]): Promise<T> {
+  const r = await ferry(...args);
+  assert.equal(r.code, 0, `ferry ${args.join(' ')} → ${r.code}: ${r.stderr}`);
+  return JSON.parse(r.stdout) as T;
+}
+
+async function fails(expectedCode: number, stderrPart: RegExp, ...args: string[]): Promise<void> {
+  const r = await ferry(...args);
+  assert.equal(r.code, expectedCode, `ferry ${args.join(' ')} → ${r.code}: ${r.stdout} ${r.stderr}`);
+  assert.match(r.stderr, stderrPart);
+  assert.equal(r.stdout, '', 'nothing on stdout for a failure');
+}
+
+test('--help names the operator commands', async () => {
+  const r = await ferry('--help');
+  assert.equal(r.code, 0);
+  for (const cmd of ['app', 'token', 'group', 'member', 'serve']) assert.match(r.stdout, new RegExp(`\\b${cmd}\\b`));
+});
+
+test('app create prints {app_id, secret}; the same id again exits 2', async () => {
+  const created = await ok<{ app_id: string; secret: string }>('app', 'create', '--app-id', 'cli-app');
+  assert.deepEqual(Object.keys(created).sort(), ['app_id', 'secret']);
+  assert.equal(created.app_id, 'cli-app');
+  assert.ok(created.secret.length >= 32);
+  await fails(2, /already exists/, 'app', 'create', '--app-id', 'cli-app');
+  await fails(2, /app_id/, 'app', 'create', '--app-id', 'bad id!');
+});
+
+test('app create without --app-id picks a random id', async () => {
+  const created = await ok<{ app_id: string }>('app', 'create');
+  assert.match(created.app_id, /^[A-Za-z0-9_-]{1,64}$/);
+});
+
+test('token prints a JWT with app, sub, role, exp; int64 ids stay exact', async () => {
+  const user = await ok<{ token: string }>('token', '--app', 'cli-app', '--user', '1001');
+  const u = decodeJwt(user.token).payload;
+  assert.deepEqual({ app: u.app, sub: u.sub, role: u.role }, { app: 'cli-app', sub: '1001', role: 1 });
+  assert.equal((u.exp as number) - (u.iat as number), 7 * 86400);
+  const admin = await ok<{ token: string }>('token', '--app', 'cli-app', '--user', '9223372036854775807', '--role', 'admin', '--ttl', '60');
+  const a = decodeJwt(admin.token).payload;
+  assert.deepEqual({ sub: a.sub, role: a.role, ttl: (a.exp as number) - (a.iat as number) }, { sub: '9223372036854775807', role: 2, ttl: 60 });
+});
+
+test('token refuses bad input: unknown app exits 3, bad values exit 2, a missing option is a usage error', async () => {
+  // None of these writes anything, so they run side by side.
+  const [missing] = await Promise.all([
+    ferry('token', '--app', 'cli-app'),
+    fails(3, /not found/, 'token', '--app', 'nope', '--user', '1'),
+    fails(2, /ttl_s/, 'token', '--app', 'cli-app', '--user', '1', '--ttl', '0x10'),
+    fails(2, /role/, 'token', '--app', 'cli-app', '--user', '1', '--role', 'king'),
+    fails(2, /user_id/, 'token', '--app', 'cli-app', '--user', '9223372036854775808'),
+  ]);
+  assert.notEqual(missing.code, 0);
+  assert.match(missing.stderr, /--user/);
+});
+
+test('group and member manage a group; the owner cannot leave; unknown groups exit 3', async () => {
+  assert.deepEqual(await ok('group', '--app', 'cli-app', '--group', '40', '--owner', '1001'), { app_id: 'cli-app', group_id: '40', owner_id: '1001' });
+  assert.deepEqual(await ok('member', 'add', '--app', 'cli-app', '--group', '40', '--user', '1002', '--role', 'admin'), {
+    app_id: 'cli-app',
+    group_id: '40',
+    user_id: '1002',
+    role: 'admin',
+  });
+  await Promise.all([
+    fails(2, /owner/, 'member', 'remove', '--app', 'cli-app', '--group', '40', '--user', '1001'),
+    fails(3, /not found/, 'member', 'add', '--app', 'cli-app', '--group', '41', '--user', '1002'),
+    fails(2, /group_id/, 'group', '--app', 'cli-app', '--group', 'abc', '--owner', '1001'),
+  ]);
+});
+
+test('what the CLI created works on a Ferry started on the same data folder, and the CLI keeps working while it runs', async () => {
+  // Created before the server starts.
+  const [token1001, token1002, token1003] = (
+    await Promise.all(['1001', '1002', '1003'].map((u) => ok<{ token: string }>('token', '--app', 'cli-app', '--user', u)))
+  ).map((r) => r.token);
+  running = await startTestFerry({ FERRY_DATA_DIR: dataDir });
+  const u1001 = { appId: 'cli-app', token: token1001 };
+  const u1002 = { appId: 'cli-app', token: token1002 };
+  const groupFile = await uploadChat(running.url, u1001, { to_id: '40', to_type: 2 }, Buffer.from('from the cli group'));
+  const readByAdmin = await fetch(withCreds(groupFile, u1002));
+  assert.equal(await readByAdmin.text(), 'from the cli group');
+  assert.equal((await api(running.url, '/file/upload/avatar/group', { group_id: '40' }, u1002)).body.code, 200, 'the CLI made 1002 a group admin');
+
+  // Changed while the server runs: a new member gets access, and loses it on removal.
+  const u1003 = { appId: 'cli-app', token: token1003 };
+  assert.equal((await getJson(withCreds(groupFile, u1003))).body.code, 10010);
+  await ok('member', 'add', '--app', 'cli-app', '--group', '40', '--user', '1003');
+  assert.equal(await (await fetch(withCreds(groupFile, u1003))).text(), 'from the cli group');
+  await ok('member', 'remove', '--app', 'cli-app', '--group', '40', '--user', '1003');
+  assert.equal((await getJson(withCreds(groupFile, u1003))).body.code, 10010);
+
+  // A new app and an admin token made by the CLI while the server runs.
+  await ok('app', 'create', '--app-id', 'cli-live');
+  const admin = (await ok<{ token: string }>('token', '--app', 'cli-live', '--user', '1', '--role', 'admin')).token;
+  const slot = await api<Slot>(running.url, '/file/upload/chat', { file_type: 100, to_id: '2', user_id: '9007199254740993' }, { appId: 'cli-live', token: admin });
+  assert.equal(slot.body.code, 200, JSON.stringify(slot.body));
+  assert.equal(signClaims(slot.body.data.download_url).from_id, '9007199254740993');
+  // The apps stay apart: a cli-app token is nothing in cli-live.
+  assert.equal((await api(running.url, '/file/upload/avatar/user', {}, { appId: 'cli-live', token: token1001 })).body.code, 10008);
+});
