@@ -20,7 +20,8 @@ export async function forwardFile(
     from_id: caller.principal.userId,
     to_id: req.toId,
     to_type: req.toType,
-    ft: sign.ft,
+    // A group's shared file (200–203) forwarded to a user becomes the plain kind (100–103).
+    ft: req.toType === 1 && sign.ft >= 200 && sign.ft <= 203 ? sign.ft - 100 : sign.ft,
   });
   return chatDownloadUrl(s.config.publicUrl, next);
 }

@@ -173,3 +173,13 @@ test('to_type defaults to 1 on forward', async () => {
   const url = forwarded(await forward(t['2']!, signOf(source), '3'));
   assert.equal(signClaims(url).to_type, 1);
 });
+
+test("a group's shared file forwarded to a user becomes the plain kind; to a group it stays shared", async () => {
+  const shared = await uploadChat(f.url, t['21']!, { to_id: GROUP, to_type: 2, file_type: 200 });
+  assert.equal(signClaims(shared).ft, 200);
+  const toUser = forwarded(await forward(t['21']!, signOf(shared), '3', 1));
+  assert.equal(signClaims(toUser).ft, 100, 'a 200 sent to a user would be refused by the slot endpoint: it becomes 100');
+  assert.deepEqual((await bytesFor(toUser, t['3']!)).body.length > 0, true);
+  const toGroup = forwarded(await forward(t['21']!, signOf(shared), GROUP, 2));
+  assert.equal(signClaims(toGroup).ft, 200);
+});
