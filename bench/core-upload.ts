@@ -1,0 +1,119 @@
+// Core (c): one 256 MiB file uploaded by raw PUT (curl -T, from a file on disk) to a Ferry
+// upload_url and to nginx's WebDAV PUT, one after the other, reps times each. Throughput is
+// size ÷ curl's wall time. Target: Ferry ≥ 0.7 of nginx's throughput.
+// Ferry fsyncs an upload before it answers and nginx does not, so the notes add a second,
+// "durable" figure for both: curl's time plus a `sync` right after it.
+import { spawnSync } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
+import fs from 'node:fs';
+import path from 'node:path';
+import { curlPut, makeRandomFile } from './lib/curl.ts';
+import { chatSlot, createUser, isUploadAccepted, startFerry } from './lib/ferry.ts';
+import { needNginxDav, needTool } from './lib/needs.ts';
+import { startNginx, type RunningNginx } from './lib/nginx.ts';
+import { interleaved, median } from './lib/stats.ts';
+import type { Comparison } from './lib/types.ts';
+
+const MiB = 1024 * 1024;
+const SIZE = 256 * MiB;
+
+/**
+ * Dirty pages of the previous upload must not be flushed on the next one's time: sync before
+ * every upload, on both sides alike.
+ */
+const settleDisk = () => spawnSync('sync');
+
+/** seconds a `sync` takes: what was still not on disk when the server answered */
+function timeToDisk(): number {
+  const t0 = performance.now();
+  settleDisk();
+  return (performance.now() - t0) / 1000;
+}
+
+interface Sample {
+  mibs: number;
+  durableMibs: number;
+}
+
+export const upload256m: Comparison = {
+  id: 'core-upload',
+  title: '(c) 256 MiB upload (PUT) vs nginx WebDAV PUT',
+  needs: [needTool('curl', 'curl'), needNginxDav],
+  async run(ctx) {
+    const file = path.join(ctx.tmpDir, 'upload-256m.bin');
+    makeRandomFile(file, SIZE);
+    const dav = path.join(ctx.tmpDir, 'dav');
+    fs.mkdirSync(dav);
+    // A 256 MiB chat file is above Ferry's 100 MiB default for file_type 100; the limit is the
+    // operator's choice, the streaming path is what is measured.
+    const ferry = await startFerry({ dataDir: path.join(ctx.tmpDir, 'ferry'), nodeArgs: ctx.ferryNodeArgs, env: { FERRY_MAX_FILE_SIZE: '512M' } });
+    let nginx: RunningNginx | null = null;
+    try {
+      const nginxDir = path.join(ctx.tmpDir, 'nginx');
+      fs.mkdirSync(nginxDir);
+      nginx = await startNginx(
+        nginxDir,
+        `    location /dav/ {
+      root ${ctx.tmpDir};
+      dav_methods PUT;
+      create_full_put_path on;
+      client_max_body_size 0;
+    }`,
+      );
+      const davUrl = `${nginx.url}/dav/upload.bin`;
+      const user = await createUser(ferry);
+      let n = 0;
+      const toFerry = async () => {
+        const slot = await chatSlot(ferry, user);
+        settleDisk();
+        const r = await curlPut(slot.upload_url, file);
+        if (!isUploadAccepted(r.status, r.body)) throw new Error(`Ferry refused the upload: HTTP ${r.status} ${r.body}`);
+        const flush = timeToDisk();
+        const mibs = SIZE / MiB / r.seconds;
+        ctx.log(`  ferry upload ${++n}: ${r.seconds.toFixed(2)} s, ${mibs.toFixed(0)} MiB/s (then sync ${flush.toFixed(2)} s)`);
+        return { mibs, durableMibs: SIZE / MiB / (r.seconds + flush) };
+      };
+      const toNginx = async () => {
+        const target = path.join(dav, 'upload.bin');
+        fs.rmSync(target, { force: true });
+        settleDisk();
+        const r = await curlPut(davUrl, file);
+        if (r.status !== 201 && r.status !== 204) throw new Error(`nginx refused the PUT: HTTP ${r.status} ${r.body}`);
+        if (fs.statSync(target).size !== SIZE) throw new Error('nginx stored a file of the wrong size');
+        const flush = timeToDisk();
+        const mibs = SIZE / MiB / r.seconds;
+        ctx.log(`  nginx upload: ${r.seconds.toFixed(2)} s, ${mibs.toFixed(0)} MiB/s (then sync ${flush.toFixed(2)} s)`);
+        return { mibs, durableMibs: SIZE / MiB / (r.seconds + flush) };
+      };
+      // The first upload into a fresh process is slower (JIT, first allocations): warm both up.
+      const warmFile = path.join(ctx.tmpDir, 'warm-32m.bin');
+      makeRandomFile(warmFile, 32 * MiB);
+      ctx.log('  warm-up: one 32 MiB upload each');
+      const warm = await curlPut((await chatSlot(ferry, user)).upload_url, warmFile);
+      if (!isUploadAccepted(warm.status, warm.body)) throw new Error(`Ferry refused the warm-up upload: HTTP ${warm.status} ${warm.body}`);
+      await curlPut(`${nginx.url}/dav/warm.bin`, warmFile);
+      const { a, b } = await interleaved<Sample>(ctx.opts.reps, toFerry, toNginx);
+      const fr = a.map((x) => x.mibs);
+      const pr = b.map((x) => x.mibs);
+      const fd = a.map((x) => x.durableMibs);
+      const pd = b.map((x) => x.durableMibs);
+      return {
+        unit: 'MiB/s',
+        better: 'higher',
+        ferry: { label: 'curl -T to upload_url (file_type 100)', value: median(fr), stat: 'median', samples: fr },
+        peer: { name: 'nginx WebDAV PUT (1 worker)', label: 'curl -T to /dav/upload.bin', value: median(pr), stat: 'median', samples: pr },
+        target: { kind: 'ratio-at-least', value: 0.7 },
+        notes: [
+          'sync before every upload on both sides',
+          'Ferry fsyncs each upload before answering (durable ack); nginx WebDAV does not fsync',
+          `durable (curl time + sync after): Ferry ${median(fd).toFixed(0)} MiB/s, nginx ${median(pd).toFixed(0)} MiB/s, ratio ${(median(fd) / median(pd)).toFixed(2)}`,
+          'Ferry runs with FERRY_MAX_FILE_SIZE=512M (default 100 MiB for file_type 100)',
+        ],
+        details: { durableMiBs: { ferry: fd, nginx: pd } },
+      };
+    } finally {
+      await nginx?.stop();
+      await ferry.stop();
+    }
+  },
+};
