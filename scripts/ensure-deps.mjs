@@ -15,9 +15,10 @@ const args = new Set(process.argv.slice(2));
 
 // command → Debian package that provides it
 const SYSTEM_TOOLS = {
-  test: { ffmpeg: 'ffmpeg' },
-  start: { ffmpeg: 'ffmpeg' },
-  bench: { ffmpeg: 'ffmpeg', nginx: 'nginx-light', wrk: 'wrk', curl: 'curl', vipsthumbnail: 'libvips-tools' },
+  // heif-convert decodes iPhone HEIC (sharp's libheif has no HEVC); heif-enc makes test HEICs
+  test: { ffmpeg: 'ffmpeg', ffprobe: 'ffmpeg', 'heif-convert': 'libheif-examples', 'heif-enc': 'libheif-examples' },
+  start: { ffmpeg: 'ffmpeg', ffprobe: 'ffmpeg', 'heif-convert': 'libheif-examples' },
+  bench: { ffmpeg: 'ffmpeg', 'heif-convert': 'libheif-examples', nginx: 'nginx-light', wrk: 'wrk', curl: 'curl', vipsthumbnail: 'libvips-tools' },
 };
 // Debian packages with no command of their own to look for
 const SYSTEM_PACKAGES = {

@@ -1,5 +1,6 @@
 // Ferry's settings come from the environment only. The names in the first block are the
 // operator's contract (design brief) and must keep working; the rest are Ferry's own.
+import os from 'node:os';
 import path from 'node:path';
 
 export interface SizeLimits {
@@ -32,13 +33,39 @@ export interface Config {
     accessKey: string | undefined;
     secretKey: string | undefined;
     forcePathStyle: boolean;
+    /** how long a presigned download or direct-upload URL stays valid */
+    urlTtlSeconds: number;
+    /** redirect: 302 to a presigned URL; stream: the bytes go through Ferry */
+    download: 'redirect' | 'stream';
+    /** apps whose clients all honour upload_method (Android): their slots PUT straight to S3 */
+    directUploadApps: ReadonlySet<string>;
   };
   /** how long an upload slot stays usable */
   slotTtlSeconds: number;
   limits: SizeLimits;
   /** how long graceful shutdown waits for in-flight requests before it aborts them */
   shutdownGraceMs: number;
+  /** memory for the bytes of small, hot files (avatars, thumbnails); 0 turns it off */
+  smallReadCacheBytes: number;
   logLevel: string;
+  media: MediaConfig;
+}
+
+export interface MediaConfig {
+  /** images (and video frames) above width×height are refused before decoding */
+  maxImagePixels: number;
+  /** animated images with more frames are refused */
+  maxImageFrames: number;
+  /** one image decode and resize, killed after this */
+  imageTimeoutMs: number;
+  /** one ffmpeg/ffprobe/heif-convert run, killed after this */
+  ffmpegTimeoutMs: number;
+  /** media jobs running at once; default: the number of cores */
+  concurrency: number;
+  /** media jobs that may wait for a slot before new ones are refused */
+  maxQueued: number;
+  /** imgproxy-style external image service for thumbnail_strategy=1; unset: Ferry makes thumbnails */
+  imgproxy: { url: string; key: string; salt: string } | undefined;
 }
 
 const MiB = 1024 * 1024;
@@ -68,7 +95,9 @@ export function parseSize(name: string, raw: string): number {
   if (!m) throw new ConfigError(`${name} must be a size like 1048576, 512K, 100M or 2G, got "${raw}"`);
   const unit = (m[2] ?? '').charAt(0).toUpperCase();
   const mult = unit === 'K' ? 1024 : unit === 'M' ? MiB : unit === 'G' ? 1024 * MiB : 1;
-  return Number(m[1]) * mult;
+  const bytes = Number(m[1]) * mult;
+  if (!Number.isSafeInteger(bytes)) throw new ConfigError(`${name} is too large: ${raw}`);
+  return bytes;
 }
 
 function size(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -82,6 +111,12 @@ function bool(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean 
   if (/^(1|true|yes|on)$/i.test(raw)) return true;
   if (/^(0|false|no|off)$/i.test(raw)) return false;
   throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+}
+
+function s3Download(raw: string | undefined): 'redirect' | 'stream' {
+  if (raw === undefined || raw === '' || raw === 'redirect') return 'redirect';
+  if (raw === 'stream') return 'stream';
+  throw new ConfigError(`FERRY_S3_DOWNLOAD must be redirect or stream, got "${raw}"`);
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -116,6 +151,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       accessKey: env.FERRY_S3_ACCESS_KEY || undefined,
       secretKey: env.FERRY_S3_SECRET_KEY || undefined,
       forcePathStyle: bool(env, 'FERRY_S3_FORCE_PATH_STYLE', false),
+      urlTtlSeconds: int(env, 'FERRY_S3_URL_TTL_S', 3600, 60, 7 * 24 * 3600),
+      download: s3Download(env.FERRY_S3_DOWNLOAD),
+      directUploadApps: new Set((env.FERRY_S3_DIRECT_UPLOAD_APPS ?? '').split(',').map((a) => a.trim()).filter(Boolean)),
     },
     slotTtlSeconds: int(env, 'FERRY_SLOT_TTL_S', 3600, 10, 7 * 24 * 3600),
     limits: {
@@ -126,6 +164,31 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       avatar: size(env, 'FERRY_MAX_AVATAR_SIZE', DEFAULT_LIMITS.avatar),
     },
     shutdownGraceMs: int(env, 'FERRY_SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
+    smallReadCacheBytes: size(env, 'FERRY_SMALL_FILE_CACHE', 32 * MiB),
     logLevel: env.FERRY_LOG_LEVEL || 'info',
+    media: loadMediaConfig(env),
+  };
+}
+
+function loadMediaConfig(env: NodeJS.ProcessEnv): MediaConfig {
+  const imgproxyUrl = (env.FERRY_IMGPROXY_URL || '').replace(/\/+$/, '');
+  let imgproxy: MediaConfig['imgproxy'];
+  if (imgproxyUrl) {
+    if (!/^https?:\/\/[^/]+/.test(imgproxyUrl)) throw new ConfigError(`FERRY_IMGPROXY_URL must be an http(s) URL, got "${imgproxyUrl}"`);
+    const key = env.FERRY_IMGPROXY_KEY || '';
+    const salt = env.FERRY_IMGPROXY_SALT || '';
+    if (!/^([0-9a-f]{2})+$/i.test(key) || !/^([0-9a-f]{2})+$/i.test(salt)) {
+      throw new ConfigError('FERRY_IMGPROXY_KEY and FERRY_IMGPROXY_SALT must be set (hex) when FERRY_IMGPROXY_URL is');
+    }
+    imgproxy = { url: imgproxyUrl, key, salt };
+  }
+  return {
+    maxImagePixels: int(env, 'FERRY_MAX_IMAGE_PIXELS', 40_000_000, 1, 1_000_000_000),
+    maxImageFrames: int(env, 'FERRY_MAX_IMAGE_FRAMES', 1000, 1, 100_000),
+    imageTimeoutMs: int(env, 'FERRY_IMAGE_TIMEOUT_MS', 20_000, 100, 600_000),
+    ffmpegTimeoutMs: int(env, 'FERRY_FFMPEG_TIMEOUT_MS', 60_000, 100, 3_600_000),
+    concurrency: int(env, 'FERRY_MEDIA_CONCURRENCY', os.availableParallelism(), 1, 256),
+    maxQueued: int(env, 'FERRY_MEDIA_MAX_QUEUED', 64, 0, 100_000),
+    imgproxy,
   };
 }

@@ -28,6 +28,11 @@ export const Codes = {
   UPLOAD_ABORTED: 60012,
   SHUTTING_DOWN: 60013,
   RANGE_NOT_SATISFIABLE: 60014,
+  // media (6002x): derivatives of images, video and voice
+  MEDIA_TOO_LARGE: 60020,
+  MEDIA_UNREADABLE: 60021,
+  MEDIA_BUSY: 60022,
+  MEDIA_TIMEOUT: 60023,
   INTERNAL: 60099,
 } as const;
 

@@ -2,12 +2,21 @@
 // files table does not fill with records nobody will ever complete.
 import { STALE_CLAIM_MS } from './pipelines/upload.ts';
 import type { Services } from './services.ts';
+import { confirmDirectUpload } from './pipelines/direct-upload.ts';
+import { FerryError } from './errors.ts';
 
 export async function sweepExpiredSlots(s: Services, now = Date.now()): Promise<number> {
   let removed = 0;
   for (;;) {
     const batch = await s.meta.listExpiredSlots(now, now - STALE_CLAIM_MS, 500);
     for (const f of batch) {
+      // A direct upload nobody has asked for yet is a file, not a dead slot. When the store
+      // cannot say (it is down), stop here and sweep again next round.
+      try {
+        if ((await confirmDirectUpload(s, f)).status === 'ready') continue;
+      } catch (err) {
+        if (!(err instanceof FerryError)) return removed;
+      }
       // A dead upload may have left a committed object without its record becoming ready.
       await s.bytes.delete(f.storageKey).catch(() => {});
       await s.meta.deleteFile(f.id);

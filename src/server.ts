@@ -9,6 +9,10 @@ import { AppRegistry } from './auth/app-registry.ts';
 import { buildApp } from './http/app.ts';
 import { loadOrCreateAdminKey } from './admin-key.ts';
 import { startJanitor } from './janitor.ts';
+import { uploadsSettled } from './pipelines/upload.ts';
+import { MediaTools } from './media/tools.ts';
+import { LocalSingleFlight } from './media/single-flight.ts';
+import { LeaseSingleFlight } from './cluster/lease-single-flight.ts';
 import type { Services } from './services.ts';
 
 export interface RunningFerry {
@@ -23,9 +27,21 @@ export interface RunningFerry {
 
 export async function startFerry(config: Config, log: Logger = pino({ level: config.logLevel })): Promise<RunningFerry> {
   const { key: adminKey, created } = loadOrCreateAdminKey(config.dataDir, config.adminKey);
-  const meta = await openMetaStore(config);
+  const meta = await openMetaStore(config, (err) => log.warn({ err }, 'database connection lost; it reconnects on the next query'));
   const bytes = await openByteStore(config);
-  const services: Services = { config, meta, bytes, apps: new AppRegistry(meta), log, uploads: new AbortController() };
+  const services: Services = {
+    config,
+    meta,
+    bytes,
+    apps: new AppRegistry(meta),
+    log,
+    uploads: new AbortController(),
+    media: new MediaTools(config.media, config.dataDir),
+    // Many nodes on one database: the one-derivative-per-request guarantee must hold across them.
+    derivativeFlights: config.databaseUrl
+      ? new LeaseSingleFlight(meta, { ttlMs: 2 * config.media.ffmpegTimeoutMs + 30_000 })
+      : new LocalSingleFlight(),
+  };
   const app = await buildApp(services, adminKey);
   const stopJanitor = startJanitor(services);
   await app.listen({ host: config.host, port: config.port });
@@ -49,6 +65,7 @@ export async function startFerry(config: Config, log: Logger = pino({ level: con
         await app.close();
       } finally {
         clearTimeout(grace);
+        await uploadsSettled(services);
         await bytes.close();
         await meta.close();
       }

@@ -23,6 +23,33 @@ export class ObjectNotFoundError extends Error {}
 /** The store itself failed (disk full, S3 down): clients get 10009. */
 export class StorageError extends Error {}
 
+export interface ObjectInfo {
+  size: number;
+  contentType: string | null;
+}
+
+export interface PresignGetOptions {
+  /** the answer headers the store must send, as Ferry would have */
+  contentType: string;
+  contentDisposition: string;
+  cacheControl: string;
+}
+
+export interface PresignedGet {
+  url: string;
+  /** epoch ms until which the same URL is handed out again (so caches can reuse it) */
+  reusableUntil: number;
+  expiresAt: number;
+}
+
+export interface PresignedPut {
+  url: string;
+  expiresAt: number;
+}
+
+/** Reads up to this size may go through readSmall. */
+export const SMALL_READ_BYTES = 64 * 1024;
+
 export interface ByteStore {
   /** Start everything the store needs (folders, bucket checks). */
   init(): Promise<void>;
@@ -33,6 +60,20 @@ export interface ByteStore {
   stage(key: string, source: Readable, contentType: string): Promise<StagedObject>;
   /** Throws ObjectNotFoundError when the key holds nothing. */
   read(key: string, range?: ByteRange): Promise<Readable>;
+  /**
+   * The same bytes in one buffer, for small reads (serve-file uses it below SMALL_READ_BYTES):
+   * one read and one socket write instead of a stream's machinery. Optional.
+   */
+  readSmall?(key: string, range: ByteRange): Promise<Buffer>;
   delete(key: string): Promise<void>;
   close(): Promise<void>;
+  /** Size and type of the object at key, or null. Only stores that take direct uploads need it. */
+  head?(key: string): Promise<ObjectInfo | null>;
+  /**
+   * A URL a client may GET the object from without Ferry, or null when downloads should be
+   * streamed through Ferry (stores without the method always are).
+   */
+  presignGet?(key: string, opts: PresignGetOptions): Promise<PresignedGet | null>;
+  /** A URL a client may PUT the object to without Ferry (direct uploads). */
+  presignPut?(key: string, contentType: string, contentLength?: number): Promise<PresignedPut>;
 }

@@ -2,12 +2,14 @@
 import type { Config } from '../config.ts';
 import type { ByteStore } from './byte-store.ts';
 import { LocalByteStore } from './local/local-store.ts';
+import { cacheSmallReads } from './small-read-cache.ts';
 
 export async function openByteStore(config: Config): Promise<ByteStore> {
-  if (config.store) {
-    throw new Error('FERRY_STORE=s3://… is not supported yet: unset it to keep files in the data folder');
-  }
-  const store = new LocalByteStore(config.dataDir);
+  // The AWS SDK is loaded only when a bucket is configured: it costs ~40 MB a node would carry
+  // for nothing in the embedded mode.
+  const store = config.store
+    ? new (await import('./s3/s3-store.ts')).S3ByteStore({ ...config.s3, bucket: config.store.slice('s3://'.length) })
+    : new LocalByteStore(config.dataDir);
   await store.init();
-  return store;
+  return cacheSmallReads(store, config.smallReadCacheBytes);
 }

@@ -73,6 +73,28 @@ member
   .requiredOption('--user <user_id>')
   .action((o: { app: string; group: string; user: string }) => withAdmin((a) => a.removeMember(o.app, o.group, o.user)));
 
+program
+  .command('migrate-store')
+  .description('copy an embedded data folder (SQLite + objects) into PostgreSQL + S3 (FERRY_DATABASE_URL, FERRY_STORE); safe to run again')
+  .requiredOption('--from <data_dir>', "the embedded Ferry's data folder")
+  .action(async (o: { from: string }) => {
+    const { migrateStore, MigrateError } = await import('./migrate-store.ts');
+    let report;
+    try {
+      report = await migrateStore(o.from, loadConfig(), (msg) => process.stderr.write(`migrate-store: ${msg}\n`));
+    } catch (err) {
+      if (!(err instanceof MigrateError)) throw err;
+      process.stderr.write(`ferry: ${err.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    if (report.mismatched.length > 0) {
+      process.stderr.write(`migrate-store: ${report.mismatched.length} objects did not match their SHA-256 and were not moved\n`);
+      process.exitCode = 4;
+    }
+  });
+
 try {
   await program.parseAsync(process.argv);
 } catch (err) {

@@ -29,7 +29,9 @@ export async function buildApp(services: Services, adminKey: string): Promise<Fa
     routerOptions: { querystringParser: firstValueQuery, maxParamLength: 200 },
     // Ferry streams bodies itself; this bounds only bodies parsed in memory (admin JSON).
     bodyLimit: 1024 * 1024,
-    return503OnClosing: true,
+    // While closing, requests on open connections are still served (close() waits for them)
+    // rather than answered with a bare 503, which Lanying clients cannot read.
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
     requestTimeout: 0,
   });

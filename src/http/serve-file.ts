@@ -3,7 +3,7 @@
 // from the content hash with If-None-Match (304), and headers that keep a hostile upload from
 // ever running as a page on Ferry's origin.
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { ByteRange, ByteStore } from '../bytes/byte-store.ts';
+import { SMALL_READ_BYTES, type ByteRange, type ByteStore } from '../bytes/byte-store.ts';
 import { Codes, FerryError } from '../errors.ts';
 import { isInlineSafe } from '../media/sniff.ts';
 
@@ -89,9 +89,16 @@ export async function sendFile(request: FastifyRequest, reply: FastifyReply, byt
   if (range !== null && ifRange !== undefined && ifRange !== etag) range = null;
   if (range === 'unsatisfiable') {
     reply.header('content-range', `bytes */${file.size}`);
-    reply.header('content-disposition', null);
+    reply.removeHeader('content-disposition');
     reply.header('content-type', 'application/json; charset=utf-8');
     throw new FerryError(Codes.RANGE_NOT_SATISFIABLE, `range not satisfiable: the file has ${file.size} bytes`, 416);
+  }
+  // Mini-programs may only fetch from the domains their operator whitelisted, which the store's
+  // host usually is not: they are always streamed.
+  const miniProgram = (request.query as Record<string, unknown> | undefined)?.source === 'miniprogram';
+  if (request.method === 'GET' && bytes.presignGet && !miniProgram) {
+    const redirect = await redirectToStore(reply, bytes, file, etag);
+    if (redirect) return redirect;
   }
   if (range) {
     reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${file.size}`);
@@ -100,6 +107,35 @@ export async function sendFile(request: FastifyRequest, reply: FastifyReply, byt
     reply.header('content-length', file.size);
   }
   if (request.method === 'HEAD') return reply.send();
+  const want = range ?? { start: 0, end: file.size - 1 };
+  if (bytes.readSmall && want.end - want.start < SMALL_READ_BYTES && file.size > 0) {
+    return reply.send(await bytes.readSmall(file.storageKey, want));
+  }
   const stream = await bytes.read(file.storageKey, range ?? undefined);
   return reply.send(stream);
 }
+
+/**
+ * 302 to a presigned URL when the store hands one out. The store answers with the same type and
+ * disposition Ferry would; the redirect itself may be cached for as long as the same URL would
+ * come back anyway, so a browser's cached copy of the object keeps being used. (HEAD stays with
+ * Ferry: a presigned GET does not answer HEAD.)
+ */
+async function redirectToStore(reply: FastifyReply, bytes: ByteStore, file: Servable, etag: string): Promise<FastifyReply | null> {
+  const headers = reply.getHeaders();
+  const signed = await bytes.presignGet!(file.storageKey, {
+    contentType: file.contentType,
+    contentDisposition: String(headers['content-disposition']),
+    cacheControl: `private, max-age=${MAX_OBJECT_CACHE_S}, immutable`,
+  });
+  if (!signed) return null;
+  const maxAge = Math.max(0, Math.floor((signed.reusableUntil - Date.now()) / 1000));
+  for (const h of ['content-type', 'content-disposition', 'accept-ranges', 'content-security-policy']) reply.removeHeader(h);
+  return reply
+    .code(302)
+    .headers({ location: signed.url, etag, 'cache-control': `private, max-age=${maxAge}` })
+    .send();
+}
+
+/** An object's bytes never change under its key, so a fetched copy may be kept for a day. */
+const MAX_OBJECT_CACHE_S = 86400;

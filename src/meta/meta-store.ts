@@ -45,6 +45,11 @@ export interface FileRecord {
   fileName: string | null;
   createdAt: number;
   completedAt: number | null;
+  /** images and video: the shown size, probed at upload (null when unknown) */
+  width?: number | null;
+  height?: number | null;
+  /** voice and video, probed at upload (null when unknown) */
+  durationMs?: number | null;
 }
 
 export interface CompletedUpload {
@@ -52,6 +57,21 @@ export interface CompletedUpload {
   sha256: string;
   contentType: string;
   fileName: string | null;
+  width?: number | null;
+  height?: number | null;
+  durationMs?: number | null;
+}
+
+/** A thumbnail, cover or converted voice file, made once and kept beside its original. */
+export interface DerivativeRecord {
+  fileId: string;
+  /** e.g. thumb-400x400, cover-800x800, mp3, amr */
+  variant: string;
+  storageKey: string;
+  size: number;
+  sha256: string;
+  contentType: string;
+  createdAt: number;
 }
 
 export type ClaimResult =
@@ -82,7 +102,7 @@ export interface MetaStore {
    * Atomically move a pending, unexpired slot to uploading, so only one upload runs. A slot
    * stuck in uploading with a claim older than staleBefore (its node died) is claimed again.
    */
-  claimSlot(slotId: string, now: number, staleBefore: number): Promise<ClaimResult>;
+  claimSlot(slotId: string, now: number, staleBefore: number, opts?: { ignoreExpiry?: boolean }): Promise<ClaimResult>;
   /** Keep an upload's claim fresh while bytes arrive. */
   touchClaim(id: string, now: number): Promise<void>;
   /** A failed upload gives its slot back (status pending) so the client can retry. */
@@ -92,4 +112,12 @@ export interface MetaStore {
   listExpiredSlots(now: number, staleBefore: number, limit: number): Promise<FileRecord[]>;
   /** Forget a slot that never became a file; a ready file is never deleted this way. */
   deleteFile(id: string): Promise<void>;
+
+  getDerivative(fileId: string, variant: string): Promise<DerivativeRecord | null>;
+  /** Record a derivative; when one is already recorded (another node made it), that one wins and is returned. */
+  putDerivative(d: DerivativeRecord): Promise<DerivativeRecord>;
+
+  /** Take the named lease for ttlMs unless another holder has it unexpired; true when taken. */
+  acquireLease(name: string, holder: string, now: number, ttlMs: number): Promise<boolean>;
+  releaseLease(name: string, holder: string): Promise<void>;
 }

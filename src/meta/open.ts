@@ -3,11 +3,17 @@ import type { Config } from '../config.ts';
 import type { MetaStore } from './meta-store.ts';
 import { openSqliteMetaStore } from './sql/sqlite.ts';
 
-export async function openMetaStore(config: Config): Promise<MetaStore> {
-  if (config.databaseUrl) {
-    throw new Error('FERRY_DATABASE_URL (PostgreSQL) is not supported yet: unset it to use SQLite in the data folder');
+/** onError hears about database trouble that belongs to no request (a dropped idle connection). */
+export async function openMetaStore(config: Config, onError?: (err: Error) => void): Promise<MetaStore> {
+  // The PostgreSQL driver is loaded only when it is configured (memory of embedded nodes).
+  const store = config.databaseUrl
+    ? (await import('./sql/postgres.ts')).openPostgresMetaStore(config.databaseUrl, { onError })
+    : openSqliteMetaStore(config.dataDir);
+  try {
+    await store.migrate();
+  } catch (err) {
+    await store.close().catch(() => {});
+    throw err;
   }
-  const store = openSqliteMetaStore(config.dataDir);
-  await store.migrate();
   return store;
 }

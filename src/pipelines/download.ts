@@ -6,6 +6,7 @@ import { checkCanRead } from '../access/rules.ts';
 import { Codes, FerryError, badParam } from '../errors.ts';
 import type { FileRecord } from '../meta/meta-store.ts';
 import type { Services } from '../services.ts';
+import { confirmDirectUpload } from './direct-upload.ts';
 
 export interface ReadyFile extends FileRecord {
   size: number;
@@ -21,11 +22,16 @@ function requireReady(file: FileRecord | null): ReadyFile {
   return file as ReadyFile;
 }
 
+/** A direct upload becomes ready when it is first needed (pipelines/direct-upload.ts). */
+async function confirmed(s: Services, file: FileRecord | null): Promise<FileRecord | null> {
+  return file && file.status !== 'ready' ? confirmDirectUpload(s, file) : file;
+}
+
 export async function resolveChatFile(s: Services, caller: Caller, rawSign: string | undefined): Promise<{ file: ReadyFile; sign: SignClaims }> {
   const sign = verifySign(caller.keys, rawSign);
   // Access is decided by the sign's conversation: a forwarded sign names the new one.
   await checkCanRead(s.meta, caller.principal, { fromId: sign.from_id, toId: sign.to_id, toType: sign.to_type });
-  const file = requireReady(await s.meta.getFile(caller.principal.appId, sign.fid));
+  const file = requireReady(await confirmed(s, await s.meta.getFile(caller.principal.appId, sign.fid)));
   return { file, sign };
 }
 
@@ -45,5 +51,5 @@ export async function resolveAvatar(s: Services, caller: Caller, rawName: string
   const name = parseObjectName(rawName);
   const file = await s.meta.getFile(caller.principal.appId, name);
   if (file && file.kind === 'chat') throw new FerryError(Codes.NOT_FOUND, 'avatar not found');
-  return requireReady(file);
+  return requireReady(await confirmed(s, file));
 }

@@ -8,10 +8,12 @@ import type { FileTypeInfo, ToType } from '../file-types.ts';
 import type { FileKind, FileRecord } from '../meta/meta-store.ts';
 import type { Services } from '../services.ts';
 import { avatarDownloadUrl, chatDownloadUrl, uploadUrl } from './urls.ts';
+import { directUploadUrl, takesDirectUploads } from './direct-upload.ts';
 
 export interface UploadSlot {
   upload_url: string;
-  upload_method: 'POST';
+  /** PUT: a direct upload into the bucket (apps in FERRY_S3_DIRECT_UPLOAD_APPS) */
+  upload_method: 'POST' | 'PUT';
   /** empty: the bytes come through Ferry, not straight to OSS */
   oss_body_param: Record<string, never>;
   download_url: string;
@@ -82,6 +84,10 @@ export async function issueAvatarSlot(s: Services, caller: Caller, groupId: stri
   return slotAnswer(s, file, avatarDownloadUrl(s.config.publicUrl, file.id));
 }
 
-function slotAnswer(s: Services, file: FileRecord, downloadUrl: string): UploadSlot {
+async function slotAnswer(s: Services, file: FileRecord, downloadUrl: string): Promise<UploadSlot> {
+  if (takesDirectUploads(s, file.appId)) {
+    // The app's clients all honour upload_method: the bytes go straight into the bucket.
+    return { upload_url: await directUploadUrl(s, file), upload_method: 'PUT', oss_body_param: {}, download_url: downloadUrl };
+  }
   return { upload_url: uploadUrl(s.config.publicUrl, file.slotId), upload_method: 'POST', oss_body_param: {}, download_url: downloadUrl };
 }

@@ -7,6 +7,7 @@ import type { Readable } from 'node:stream';
 import { Codes, FerryError } from '../errors.ts';
 import { AVATAR_TYPE, fileTypeInfo } from '../file-types.ts';
 import { UploadGuard } from '../media/upload-guard.ts';
+import { probeStoredMedia, type MediaInfo } from '../media/probe.ts';
 import type { FileRecord } from '../meta/meta-store.ts';
 import type { StagedObject } from '../bytes/byte-store.ts';
 import { StorageError } from '../bytes/byte-store.ts';
@@ -41,15 +42,34 @@ async function claim(s: Services, slotId: string): Promise<FileRecord> {
   }
 }
 
+type Receive = (stage: (source: Readable, fileName: string | null) => Promise<StagedUpload>) => Promise<StagedUpload | null>;
+
+/**
+ * Uploads still running, per Ferry. A client whose connection is cut during shutdown no longer
+ * holds the HTTP server open, but its upload is still discarding staged bytes and giving its
+ * slot back: shutdown waits for that before it closes the stores.
+ */
+const running = new WeakMap<Services, Set<Promise<void>>>();
+
+export async function uploadsSettled(s: Services): Promise<void> {
+  await Promise.allSettled([...(running.get(s) ?? [])]);
+}
+
 /**
  * Run one upload against a slot. receive() streams the request's file into stage() and returns
  * what was staged (or null when the request held no file).
  */
-export async function receiveUpload(
-  s: Services,
-  slotId: string,
-  receive: (stage: (source: Readable, fileName: string | null) => Promise<StagedUpload>) => Promise<StagedUpload | null>,
-): Promise<void> {
+export function receiveUpload(s: Services, slotId: string, receive: Receive): Promise<void> {
+  let set = running.get(s);
+  if (!set) running.set(s, (set = new Set()));
+  const run = runUpload(s, slotId, receive);
+  set.add(run);
+  const forget = () => void set.delete(run);
+  run.then(forget, forget);
+  return run;
+}
+
+async function runUpload(s: Services, slotId: string, receive: Receive): Promise<void> {
   const file = await claim(s, slotId);
   const heartbeat = setInterval(() => {
     s.meta.touchClaim(file.id, Date.now()).catch((err: unknown) => s.log.warn({ err }, 'could not refresh upload claim'));
@@ -63,10 +83,11 @@ export async function receiveUpload(
     });
     if (!result) throw new FerryError(Codes.NO_FILE_PART, 'no file part: send the file in a multipart part named "file", or as a raw PUT body');
     await result.object.commit();
+    const media = await measureMedia(s, file.storageKey, result);
     try {
       await s.meta.completeUpload(
         file.id,
-        { size: result.size, sha256: result.sha256, contentType: result.contentType, fileName: result.fileName },
+        { size: result.size, sha256: result.sha256, contentType: result.contentType, fileName: result.fileName, ...media },
         Date.now(),
       );
     } catch (err) {
@@ -79,6 +100,16 @@ export async function receiveUpload(
     throw err;
   } finally {
     clearInterval(heartbeat);
+  }
+}
+
+/** Width, height and duration for the record; best effort, it never fails an upload. */
+async function measureMedia(s: Services, key: string, up: StagedUpload): Promise<MediaInfo | undefined> {
+  try {
+    return await probeStoredMedia(s.media, s.bytes, key, up.size, up.contentType);
+  } catch (err) {
+    s.log.warn({ err, key }, 'could not measure uploaded media');
+    return undefined;
   }
 }
 
@@ -123,5 +154,6 @@ export function cleanFileName(name: string | null): string | null {
   // eslint-disable-next-line no-control-regex
   const base = name.split(/[\\/]/).pop()!.replace(/[\u0000-\u001f\u007f"]/g, '').trim();
   if (!base || base === '.' || base === '..' || base === 'undefined' || base === 'blob') return null;
-  return base.slice(0, 200);
+  // Cut by code points: half a surrogate pair would make the name unencodable in the header.
+  return Array.from(base).slice(0, 200).join('');
 }

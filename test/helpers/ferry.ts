@@ -7,12 +7,18 @@ import path from 'node:path';
 import pino from 'pino';
 import { loadConfig } from '../../src/config.ts';
 import { startFerry, type RunningFerry } from '../../src/server.ts';
+import { modeEnv, provision } from './storage-mode.ts';
+import { inspect, type Inspector } from './inspect.ts';
 
 export interface TestFerry {
   url: string;
   dataDir: string;
   adminKey: string;
   ferry: RunningFerry;
+  /** the FERRY_* settings it runs with (a second node on the same dataset starts with these) */
+  env: Record<string, string>;
+  /** what it really stored, in either mode; usable until close() */
+  inspect: Inspector;
   close(): Promise<void>;
   admin(method: string, urlPath: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }>;
   createApp(appId?: string): Promise<{ appId: string; secret: string }>;
@@ -22,28 +28,33 @@ export interface TestFerry {
   removeMember(appId: string, groupId: string, userId: string): Promise<void>;
 }
 
-/** Settings that select the storage mode under test; empty means the embedded default. */
-export function modeEnv(): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (k.startsWith('FERRY_TEST_ENV_') && v !== undefined) env[k.slice('FERRY_TEST_ENV_'.length)] = v;
-  }
-  return env;
-}
+export { modeEnv, isScaleOut } from './storage-mode.ts';
 
 export async function startTestFerry(env: Record<string, string> = {}): Promise<TestFerry> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ferry-test-'));
-  const config = loadConfig({
+  // Scale-out mode: a fresh database and bucket per Ferry, unless the test names its own (two
+  // nodes sharing one dataset).
+  const shared = env.FERRY_DATABASE_URL !== undefined || env.FERRY_STORE !== undefined;
+  const mode = shared ? { env: modeEnv(), release: async () => {} } : await provision();
+  const settings: Record<string, string> = {
     FERRY_HOST: '127.0.0.1',
     FERRY_PORT: '0',
     FERRY_DATA_DIR: dataDir,
     FERRY_ADMIN_KEY: 'test-admin-key',
     FERRY_SHUTDOWN_GRACE_MS: '2000',
-    ...modeEnv(),
+    ...mode.env,
     ...env,
-  });
-  const ferry = await startFerry(config, pino({ level: process.env.FERRY_TEST_LOG ?? 'silent' }));
+  };
+  const config = loadConfig(settings);
+  let ferry: RunningFerry;
+  try {
+    ferry = await startFerry(config, pino({ level: process.env.FERRY_TEST_LOG ?? 'silent' }));
+  } catch (err) {
+    await mode.release();
+    throw err;
+  }
   const url = ferry.url;
+  let inspector: Inspector | undefined;
 
   const admin: TestFerry['admin'] = async (method, urlPath, body) => {
     const res = await fetch(`${url}${urlPath}`, {
@@ -65,10 +76,19 @@ export async function startTestFerry(env: Record<string, string> = {}): Promise<
     dataDir,
     adminKey: ferry.adminKey,
     ferry,
+    env: settings,
+    get inspect() {
+      return (inspector ??= inspect(config.dataDir, settings));
+    },
     admin,
     async close() {
-      await ferry.close();
-      fs.rmSync(dataDir, { recursive: true, force: true });
+      try {
+        await ferry.close();
+        await inspector?.close();
+      } finally {
+        fs.rmSync(dataDir, { recursive: true, force: true });
+        await mode.release();
+      }
     },
     async createApp(appId) {
       const b = await must(admin('POST', '/admin/apps', appId === undefined ? {} : { app_id: appId }));

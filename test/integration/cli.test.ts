@@ -8,20 +8,25 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { modeEnv, startTestFerry, type TestFerry } from '../helpers/ferry.ts';
+import { startTestFerry, type TestFerry } from '../helpers/ferry.ts';
+import { provision, type Provisioned } from '../helpers/storage-mode.ts';
 import { api, getJson, withCreds, type Slot } from '../helpers/client.ts';
 import { decodeJwt, signClaims, uploadChat } from '../helpers/jwt.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/ferry.mjs', import.meta.url));
 let dataDir: string;
 let running: TestFerry | undefined;
+/** the storage mode's settings, with one database and bucket shared by the CLI and the server */
+let mode: Provisioned;
 
-before(() => {
+before(async () => {
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ferry-cli-'));
+  mode = await provision();
 });
 after(async () => {
   await running?.close();
   fs.rmSync(dataDir, { recursive: true, force: true });
+  await mode.release();
 });
 
 interface CliResult {
@@ -34,7 +39,7 @@ interface CliResult {
 function ferry(...args: string[]): Promise<CliResult> {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('FERRY_')) env[k] = v;
-  Object.assign(env, modeEnv(), { FERRY_DATA_DIR: dataDir });
+  Object.assign(env, mode.env, { FERRY_DATA_DIR: dataDir });
   return new Promise((resolve) => {
     execFile(process.execPath, [BIN, ...args], { env, timeout: 60_000 }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
@@ -119,7 +124,7 @@ test('what the CLI created works on a Ferry started on the same data folder, and
   const [token1001, token1002, token1003] = (
     await Promise.all(['1001', '1002', '1003'].map((u) => ok<{ token: string }>('token', '--app', 'cli-app', '--user', u)))
   ).map((r) => r.token);
-  running = await startTestFerry({ FERRY_DATA_DIR: dataDir });
+  running = await startTestFerry({ ...mode.env, FERRY_DATA_DIR: dataDir });
   const u1001 = { appId: 'cli-app', token: token1001 };
   const u1002 = { appId: 'cli-app', token: token1002 };
   const groupFile = await uploadChat(running.url, u1001, { to_id: '40', to_type: 2 }, Buffer.from('from the cli group'));

@@ -69,6 +69,29 @@ export class LocalByteStore implements ByteStore {
     return fh.createReadStream({ start: range?.start, end: range?.end, highWaterMark: 64 * 1024 });
   }
 
+  async readSmall(key: string, range: ByteRange): Promise<Buffer> {
+    let fh: fsp.FileHandle;
+    try {
+      fh = await fsp.open(this.pathOf(key), fs.constants.O_RDONLY);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new ObjectNotFoundError(key);
+      throw new StorageError((err as Error).message);
+    }
+    try {
+      const want = range.end - range.start + 1;
+      const buf = Buffer.allocUnsafe(want);
+      let got = 0;
+      while (got < want) {
+        const { bytesRead } = await fh.read(buf, got, want - got, range.start + got);
+        if (bytesRead === 0) throw new StorageError(`${key} is shorter than its record says`);
+        got += bytesRead;
+      }
+      return buf;
+    } finally {
+      await fh.close();
+    }
+  }
+
   async delete(key: string): Promise<void> {
     await fsp.rm(this.pathOf(key), { force: true });
   }

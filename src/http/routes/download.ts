@@ -1,8 +1,9 @@
 // GET/HEAD /file/download/chat and /file/download/avatar.
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { authenticate, type Query } from '../../auth/credentials.ts';
-import { Codes, FerryError, badParam } from '../../errors.ts';
+import { badParam } from '../../errors.ts';
 import { resolveAvatar, resolveChatFile, type ReadyFile } from '../../pipelines/download.ts';
+import { resolveMedia, type MediaRequest } from '../../pipelines/derivatives.ts';
 import type { Services } from '../../services.ts';
 import { sendFile } from '../serve-file.ts';
 import { credentialHeaders, querySchema } from '../schemas.ts';
@@ -16,13 +17,7 @@ const mediaProps = {
   source: { type: 'string', maxLength: 32 },
 } as const;
 
-export interface MediaRequest {
-  imageType: 1 | 2 | 3;
-  w: number | undefined;
-  h: number | undefined;
-  format: 'amr' | 'mp3' | undefined;
-  thumbnailStrategy: 1 | 2;
-}
+export type { MediaRequest };
 
 function dimension(name: string, raw: string | undefined): number | undefined {
   if (raw === undefined || raw === '') return undefined;
@@ -43,17 +38,17 @@ export function parseMediaRequest(q: Query): MediaRequest {
     h: dimension('h', q.h as string | undefined),
     format,
     thumbnailStrategy: Number(ts) as 1 | 2,
+    miniProgram: q.source === 'miniprogram',
   };
 }
 
-const FORMAT_TYPES = { amr: 'audio/amr', mp3: 'audio/mpeg' } as const;
-
-/** Until the media pipeline lands, only the original can be served. */
-function checkOriginalWanted(media: MediaRequest, file: ReadyFile): void {
-  if (media.imageType !== 1) throw new FerryError(Codes.NOT_SUPPORTED, `image_type ${media.imageType} is not supported yet: only originals (image_type=1) are served`);
-  if (media.format !== undefined && FORMAT_TYPES[media.format] !== file.contentType) {
-    throw new FerryError(Codes.NOT_SUPPORTED, `format=${media.format} is not supported yet for this file: only the original is served`);
+/** The original, a derivative made (once) by Ferry, or a redirect to the external image service. */
+async function sendMedia(req: FastifyRequest, reply: FastifyReply, s: Services, file: ReadyFile, media: MediaRequest): Promise<FastifyReply> {
+  const target = await resolveMedia(s, file, media);
+  if (target.kind === 'redirect') {
+    return reply.code(302).headers({ location: target.location, 'cache-control': 'private, max-age=3600' }).send();
   }
+  return sendFile(req, reply, s.bytes, target.file);
 }
 
 export async function downloadRoutes(app: FastifyInstance, opts: { services: Services }): Promise<void> {
@@ -69,8 +64,7 @@ export async function downloadRoutes(app: FastifyInstance, opts: { services: Ser
       const caller = await authenticate(s.apps, req.headers, req.query);
       const media = parseMediaRequest(req.query);
       const { file } = await resolveChatFile(s, caller, req.query.file_sign as string | undefined);
-      checkOriginalWanted(media, file);
-      return sendFile(req, reply, s.bytes, file);
+      return sendMedia(req, reply, s, file, media);
     },
   });
 
@@ -82,8 +76,7 @@ export async function downloadRoutes(app: FastifyInstance, opts: { services: Ser
       const caller = await authenticate(s.apps, req.headers, req.query, { actAs: { userId: false, groupId: false } });
       const media = parseMediaRequest(req.query);
       const file = await resolveAvatar(s, caller, req.query.object_name as string | undefined);
-      checkOriginalWanted(media, file);
-      return sendFile(req, reply, s.bytes, file);
+      return sendMedia(req, reply, s, file, media);
     },
   });
 }

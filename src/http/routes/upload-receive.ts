@@ -4,6 +4,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import multipart from '@fastify/multipart';
 import { Codes, FerryError } from '../../errors.ts';
+import { StorageError } from '../../bytes/byte-store.ts';
 import { receiveUpload, type StagedUpload } from '../../pipelines/upload.ts';
 import type { Services } from '../../services.ts';
 import { ok } from '../envelope.ts';
@@ -46,18 +47,26 @@ async function receiveMultipart(
   stage: (source: NodeJS.ReadableStream & import('node:stream').Readable, name: string | null) => Promise<StagedUpload>,
 ): Promise<StagedUpload | null> {
   let staged: StagedUpload | null = null;
-  // Fields (OSSAccessKeyId, policy, signature, callback, key, empty or "undefined") are skipped.
-  for await (const part of req.parts()) {
-    if (part.type === 'field') continue;
-    if (part.fieldname !== 'file') {
-      part.file.resume();
-      continue;
+  try {
+    // Fields (OSSAccessKeyId, policy, signature, callback, key, empty or "undefined") are skipped.
+    for await (const part of req.parts()) {
+      if (part.type === 'field') continue;
+      if (part.fieldname !== 'file') {
+        part.file.resume();
+        continue;
+      }
+      if (staged) {
+        part.file.resume();
+        throw new FerryError(Codes.MANY_FILE_PARTS, 'more than one "file" part: send one file per upload slot');
+      }
+      staged = await stage(part.file, part.filename);
     }
-    if (staged) {
-      part.file.resume();
-      throw new FerryError(Codes.MANY_FILE_PARTS, 'more than one "file" part: send one file per upload slot');
-    }
-    staged = await stage(part.file, part.filename);
+  } catch (err) {
+    // busboy's own parse errors (no boundary, malformed or cut-off body) are the client's
+    // mistake, not an internal error; @fastify/multipart's limit errors carry FST_ codes.
+    const fastifyCode = (err as { code?: unknown }).code;
+    if (err instanceof FerryError || err instanceof StorageError || (typeof fastifyCode === 'string' && fastifyCode.startsWith('FST_'))) throw err;
+    throw new FerryError(Codes.BAD_PARAM, `malformed multipart body: ${err instanceof Error ? err.message : String(err)}`);
   }
   return staged;
 }

@@ -54,6 +54,36 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('files_status_expiry').on('files').columns(['status', 'slot_expires_at']).execute();
     },
   },
+  '0002_media': {
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('files').addColumn('width', 'integer').execute();
+      await db.schema.alterTable('files').addColumn('height', 'integer').execute();
+      await db.schema.alterTable('files').addColumn('duration_ms', 'bigint').execute();
+      await db.schema
+        .createTable('derivatives')
+        .addColumn('file_id', 'text', (c) => c.notNull())
+        .addColumn('variant', 'text', (c) => c.notNull())
+        .addColumn('storage_key', 'text', (c) => c.notNull())
+        .addColumn('size', 'bigint', (c) => c.notNull())
+        .addColumn('sha256', 'text', (c) => c.notNull())
+        .addColumn('content_type', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('derivatives_pk', ['file_id', 'variant'])
+        .execute();
+    },
+  },
+  '0003_leases': {
+    async up(db: Kysely<unknown>) {
+      // Short-lived named locks shared by every node (e.g. one node makes a thumbnail while
+      // the others wait for it).
+      await db.schema
+        .createTable('leases')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('holder', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -44,6 +44,25 @@ export interface FilesTable {
   created_at: BigIntColumn;
   completed_at: BigIntColumn | null;
   claimed_at: BigIntColumn | null;
+  width: number | null;
+  height: number | null;
+  duration_ms: BigIntColumn | null;
+}
+
+export interface DerivativesTable {
+  file_id: string;
+  variant: string;
+  storage_key: string;
+  size: BigIntColumn;
+  sha256: string;
+  content_type: string;
+  created_at: BigIntColumn;
+}
+
+export interface LeasesTable {
+  name: string;
+  holder: string;
+  expires_at: BigIntColumn;
 }
 
 export interface Database {
@@ -51,4 +70,6 @@ export interface Database {
   groups: GroupsTable;
   group_members: GroupMembersTable;
   files: FilesTable;
+  derivatives: DerivativesTable;
+  leases: LeasesTable;
 }

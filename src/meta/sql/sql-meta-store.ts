@@ -5,6 +5,7 @@ import type {
   AppRecord,
   ClaimResult,
   CompletedUpload,
+  DerivativeRecord,
   FileKind,
   FileRecord,
   FileStatus,
@@ -13,10 +14,12 @@ import type {
   MetaStore,
 } from '../meta-store.ts';
 import { AlreadyExistsError } from '../meta-store.ts';
-import type { Database, FilesTable } from './schema.ts';
+import type { Database, DerivativesTable, FilesTable } from './schema.ts';
 import { migrationProvider } from './migrations.ts';
 
 const num = (v: number | string) => Number(v);
+/** ready file records kept per node (a record is well under 1 KiB) */
+const READY_CACHE_SIZE = 20_000;
 const numOrNull = (v: number | string | null) => (v === null ? null : Number(v));
 
 function toFile(row: Selectable<FilesTable>): FileRecord {
@@ -38,7 +41,48 @@ function toFile(row: Selectable<FilesTable>): FileRecord {
     fileName: row.file_name,
     createdAt: num(row.created_at),
     completedAt: numOrNull(row.completed_at),
+    width: row.width ?? null,
+    height: row.height ?? null,
+    durationMs: numOrNull(row.duration_ms ?? null),
   };
+}
+
+function toDerivative(row: Selectable<DerivativesTable>): DerivativeRecord {
+  return {
+    fileId: row.file_id,
+    variant: row.variant,
+    storageKey: row.storage_key,
+    size: num(row.size),
+    sha256: row.sha256,
+    contentType: row.content_type,
+    createdAt: num(row.created_at),
+  };
+}
+
+function insertFile(db: Kysely<Database>, f: FileRecord) {
+  return db
+    .insertInto('files')
+    .values({
+      id: f.id,
+      app_id: f.appId,
+      kind: f.kind,
+      file_type: f.fileType,
+      owner_id: f.ownerId,
+      to_id: f.toId,
+      to_type: f.toType,
+      slot_id: f.slotId,
+      slot_expires_at: f.slotExpiresAt,
+      status: f.status,
+      storage_key: f.storageKey,
+      size: f.size,
+      sha256: f.sha256,
+      content_type: f.contentType,
+      file_name: f.fileName,
+      created_at: f.createdAt,
+      completed_at: f.completedAt,
+      claimed_at: null,
+    })
+    .execute();
 }
 
 export class SqlMetaStore implements MetaStore {
@@ -147,43 +191,70 @@ export class SqlMetaStore implements MetaStore {
     return row ? (row.role as MemberRole) : null;
   }
 
-  async createFile(f: FileRecord): Promise<void> {
-    await this.db
-      .insertInto('files')
-      .values({
-        id: f.id,
-        app_id: f.appId,
-        kind: f.kind,
-        file_type: f.fileType,
-        owner_id: f.ownerId,
-        to_id: f.toId,
-        to_type: f.toType,
-        slot_id: f.slotId,
-        slot_expires_at: f.slotExpiresAt,
-        status: f.status,
-        storage_key: f.storageKey,
-        size: f.size,
-        sha256: f.sha256,
-        content_type: f.contentType,
-        file_name: f.fileName,
-        created_at: f.createdAt,
-        completed_at: f.completedAt,
-        claimed_at: null,
-      })
-      .execute();
+  /**
+   * Slot records are written in groups: every createFile that arrives in the same turn of the
+   * event loop joins one transaction, so a burst of slot requests pays for one commit instead of
+   * one each (the commit, not the row, is what costs).
+   */
+  private pendingFiles: Array<{ file: FileRecord; done: (err?: unknown) => void }> = [];
+
+  createFile(file: FileRecord): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.pendingFiles.push({ file, done: (err) => (err === undefined ? resolve() : reject(err)) });
+      if (this.pendingFiles.length === 1) setImmediate(() => void this.flushFiles());
+    });
   }
+
+  private async flushFiles(): Promise<void> {
+    const batch = this.pendingFiles;
+    this.pendingFiles = [];
+    if (batch.length > 1) {
+      try {
+        await this.db.transaction().execute(async (tx) => {
+          for (const { file } of batch) await insertFile(tx, file);
+        });
+        for (const b of batch) b.done();
+        return;
+      } catch {
+        // One bad row must not fail the others: fall through and insert one by one.
+      }
+    }
+    for (const b of batch) {
+      try {
+        await insertFile(this.db, b.file);
+        b.done();
+      } catch (err) {
+        b.done(err ?? new Error('insert failed'));
+      }
+    }
+  }
+
+  /**
+   * Ready records never change again (bytes are immutable and nothing edits a finished record),
+   * so every node may keep them: downloads, the hot path, then skip the database entirely.
+   * Only finished records are cached; a pending one must be read again to see it complete.
+   * Whoever starts deleting ready files must also evict them here (and on other nodes).
+   */
+  private readonly readyFiles = new Map<string, FileRecord>();
 
   async getFile(appId: string, id: string): Promise<FileRecord | null> {
+    const hit = this.readyFiles.get(id);
+    if (hit) return hit.appId === appId ? hit : null;
     const row = await this.db.selectFrom('files').selectAll().where('id', '=', id).where('app_id', '=', appId).executeTakeFirst();
-    return row ? toFile(row) : null;
+    const file = row ? toFile(row) : null;
+    if (file?.status === 'ready') {
+      if (this.readyFiles.size >= READY_CACHE_SIZE) this.readyFiles.delete(this.readyFiles.keys().next().value!);
+      this.readyFiles.set(id, file);
+    }
+    return file;
   }
 
-  async claimSlot(slotId: string, now: number, staleBefore: number): Promise<ClaimResult> {
+  async claimSlot(slotId: string, now: number, staleBefore: number, opts: { ignoreExpiry?: boolean } = {}): Promise<ClaimResult> {
     const claimed = await this.db
       .updateTable('files')
       .set({ status: 'uploading', claimed_at: now })
       .where('slot_id', '=', slotId)
-      .where('slot_expires_at', '>', now)
+      .where('slot_expires_at', '>', opts.ignoreExpiry ? 0 : now)
       .where((eb) =>
         eb.or([eb('status', '=', 'pending'), eb.and([eb('status', '=', 'uploading'), eb('claimed_at', '<', staleBefore)])]),
       )
@@ -215,6 +286,9 @@ export class SqlMetaStore implements MetaStore {
         content_type: done.contentType,
         file_name: done.fileName,
         completed_at: now,
+        width: done.width ?? null,
+        height: done.height ?? null,
+        duration_ms: done.durationMs ?? null,
       })
       .where('id', '=', id)
       .where('status', '=', 'uploading')
@@ -238,6 +312,47 @@ export class SqlMetaStore implements MetaStore {
   }
 
   async deleteFile(id: string): Promise<void> {
+    this.readyFiles.delete(id);
     await this.db.deleteFrom('files').where('id', '=', id).where('status', '!=', 'ready').execute();
+  }
+
+  async getDerivative(fileId: string, variant: string): Promise<DerivativeRecord | null> {
+    const row = await this.db.selectFrom('derivatives').selectAll().where('file_id', '=', fileId).where('variant', '=', variant).executeTakeFirst();
+    return row ? toDerivative(row) : null;
+  }
+
+  async putDerivative(d: DerivativeRecord): Promise<DerivativeRecord> {
+    await this.db
+      .insertInto('derivatives')
+      .values({
+        file_id: d.fileId,
+        variant: d.variant,
+        storage_key: d.storageKey,
+        size: d.size,
+        sha256: d.sha256,
+        content_type: d.contentType,
+        created_at: d.createdAt,
+      })
+      .onConflict((oc) => oc.columns(['file_id', 'variant']).doNothing())
+      .execute();
+    return (await this.getDerivative(d.fileId, d.variant)) ?? d;
+  }
+
+  async acquireLease(name: string, holder: string, now: number, ttlMs: number): Promise<boolean> {
+    const res = await this.db
+      .insertInto('leases')
+      .values({ name, holder, expires_at: now + ttlMs })
+      .onConflict((oc) =>
+        oc
+          .column('name')
+          .doUpdateSet({ holder, expires_at: now + ttlMs })
+          .where('leases.expires_at', '<', now),
+      )
+      .executeTakeFirst();
+    return Number(res.numInsertedOrUpdatedRows ?? 0n) > 0;
+  }
+
+  async releaseLease(name: string, holder: string): Promise<void> {
+    await this.db.deleteFrom('leases').where('name', '=', name).where('holder', '=', holder).execute();
   }
 }

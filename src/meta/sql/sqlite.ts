@@ -3,7 +3,7 @@
 import path from 'node:path';
 import fs from 'node:fs';
 import SQLite from 'better-sqlite3';
-import { Kysely, SqliteDialect } from 'kysely';
+import { Kysely, SqliteDialect, type SqliteDatabase } from 'kysely';
 import type { Database } from './schema.ts';
 import { SqlMetaStore } from './sql-meta-store.ts';
 
@@ -15,6 +15,26 @@ export function openSqliteMetaStore(dataDir: string): SqlMetaStore {
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   return new SqlMetaStore(db);
+}
+
+/**
+ * kysely prepares every query anew; preparing costs more than running Ferry's small queries. Its
+ * SQL text is built from a fixed set of query shapes (values are bound parameters), so caching
+ * statements by text stays small.
+ */
+function withStatementCache(sqlite: SQLite.Database): SqliteDatabase {
+  const cache = new Map<string, SQLite.Statement>();
+  return {
+    close: () => sqlite.close(),
+    prepare(sql: string) {
+      let stmt = cache.get(sql);
+      if (!stmt) {
+        stmt = sqlite.prepare(sql);
+        if (cache.size < 500) cache.set(sql, stmt);
+      }
+      return stmt;
+    },
+  };
 }

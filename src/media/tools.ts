@@ -1,0 +1,38 @@
+// What every media job shares: the limits from config, one work queue sized to the cores (image
+// decodes and ffmpeg runs alike), and a private scratch folder for intermediate files.
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import sharp from 'sharp';
+import type { MediaConfig } from '../config.ts';
+import { WorkQueue } from './work-queue.ts';
+
+// libvips' operation cache keeps decoded pixels around for repeated identical calls, which
+// Ferry never makes (each derivative is made once), so it would only hold memory.
+sharp.cache(false);
+
+export class MediaTools {
+  readonly queue: WorkQueue;
+  readonly scratch: string;
+  /** how many derivatives this process has made (tests and operators check reuse with it) */
+  readonly stats = { derivativesMade: 0 };
+
+  constructor(
+    readonly config: MediaConfig,
+    dataDir: string,
+  ) {
+    this.queue = new WorkQueue(config.concurrency, config.maxQueued);
+    this.scratch = path.join(dataDir, 'media-tmp');
+    // Left over from a previous run that died mid-job: nothing else writes here.
+    fs.rmSync(this.scratch, { recursive: true, force: true });
+    fs.mkdirSync(this.scratch, { recursive: true });
+  }
+
+  /** A fresh private folder for one job; removed by the returned cleanup. */
+  async workdir(): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+    const dir = path.join(this.scratch, randomBytes(9).toString('hex'));
+    await fsp.mkdir(dir);
+    return { dir, cleanup: () => fsp.rm(dir, { recursive: true, force: true }) };
+  }
+}

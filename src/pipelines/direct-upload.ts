@@ -1,0 +1,60 @@
+// Direct uploads (opt-in per app, FERRY_S3_DIRECT_UPLOAD_APPS): for apps whose clients all
+// honour upload_method (Android PUTs the raw body), the slot's upload_url is a presigned PUT
+// into the bucket, so the bytes never pass through Ferry. Nobody tells Ferry when that PUT is
+// done, so the first request that needs the file (a download, a forward, the janitor) confirms
+// it: HEAD for the size, then one read through the same guard an upload through Ferry passes
+// (size limit, content sniffed against file_type, SHA-256), and only then is the record ready.
+import { pipeline } from 'node:stream/promises';
+import { Writable } from 'node:stream';
+import { Codes, FerryError } from '../errors.ts';
+import { AVATAR_TYPE, fileTypeInfo } from '../file-types.ts';
+import { UploadGuard } from '../media/upload-guard.ts';
+import type { FileRecord } from '../meta/meta-store.ts';
+import type { Services } from '../services.ts';
+import { STALE_CLAIM_MS } from './upload.ts';
+
+/** The content type a direct PUT must carry (signed into the URL): what Android sends. */
+export const DIRECT_UPLOAD_CONTENT_TYPE = 'application/octet-stream';
+
+export function takesDirectUploads(s: Services, appId: string): boolean {
+  return s.config.s3.directUploadApps.has(appId) && s.bytes.presignPut !== undefined && s.bytes.head !== undefined;
+}
+
+/** A presigned PUT for the slot's object. */
+export async function directUploadUrl(s: Services, file: FileRecord): Promise<string> {
+  const put = await s.bytes.presignPut!(file.storageKey, DIRECT_UPLOAD_CONTENT_TYPE);
+  return put.url;
+}
+
+/**
+ * If file is a direct upload whose bytes have arrived, check them and make the record ready.
+ * Returns the record as it is now (unchanged when there is nothing to confirm yet). Throws the
+ * upload's refusal (60003, 60004) after deleting bytes that break the rules, which also gives
+ * the slot back.
+ */
+export async function confirmDirectUpload(s: Services, file: FileRecord): Promise<FileRecord> {
+  if (file.status === 'ready' || !takesDirectUploads(s, file.appId)) return file;
+  const info = await s.bytes.head!(file.storageKey);
+  if (!info) return file;
+  const now = Date.now();
+  // The presigned URL enforced the upload deadline; bytes that made it count even when the
+  // slot has expired since.
+  const claim = await s.meta.claimSlot(file.slotId, now, now - STALE_CLAIM_MS, { ignoreExpiry: true });
+  if (!claim.ok) return (await s.meta.getFile(file.appId, file.id)) ?? file;
+  try {
+    const type = file.kind === 'chat' ? fileTypeInfo(file.fileType) : AVATAR_TYPE;
+    const limit = s.config.limits[type.limit];
+    if (info.size > limit) throw new FerryError(Codes.TOO_LARGE, `the uploaded file is larger than the ${limit} bytes allowed for this file_type`);
+    if (info.size === 0) throw new FerryError(Codes.NO_FILE_PART, 'the uploaded file is empty');
+    const guard = new UploadGuard(type.kind, limit);
+    const sink = new Writable({ write: (_chunk, _enc, done) => done() });
+    const typed = guard.contentType;
+    await pipeline(await s.bytes.read(file.storageKey), guard, sink);
+    const contentType = await typed;
+    return await s.meta.completeUpload(file.id, { size: guard.bytes, sha256: guard.digest(), contentType, fileName: null }, Date.now());
+  } catch (err) {
+    if (err instanceof FerryError) await s.bytes.delete(file.storageKey).catch(() => {});
+    await s.meta.releaseSlot(file.id).catch(() => {});
+    throw err;
+  }
+}

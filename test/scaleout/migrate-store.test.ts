@@ -1,0 +1,152 @@
+// `ferry migrate-store --from DATA_DIR` moves an embedded Ferry into PostgreSQL + S3: afterwards
+// a scale-out Ferry serves the same apps, tokens, groups, files, avatars and thumbnails with the
+// same access rules; a second run changes nothing; bytes that do not match their SHA-256 are
+// refused, never moved.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
+import { startTestFerry, type TestFerry } from '../helpers/ferry.ts';
+import { api, getJson, withCreds, type Creds, type Slot } from '../helpers/client.ts';
+import { uploadChat, uploadUserAvatar } from '../helpers/media.ts';
+import { provision, type Provisioned } from '../helpers/storage-mode.ts';
+import { inspect } from '../helpers/inspect.ts';
+import { scaleOutEnv } from './cluster.ts';
+
+const BIN = fileURLToPath(new URL('../../bin/ferry.mjs', import.meta.url));
+/** an embedded Ferry even in the scale-out pass: empty settings mean SQLite and the data folder */
+const EMBEDDED = { FERRY_DATABASE_URL: '', FERRY_STORE: '' };
+
+function cli(env: Record<string, string>, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const childEnv: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('FERRY_')) childEnv[k] = v;
+  Object.assign(childEnv, env, { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' });
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { env: childEnv, timeout: 120_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
+    });
+  });
+}
+
+const picture = (w: number, h: number) => sharp({ create: { width: w, height: h, channels: 3, background: { r: 10, g: 150, b: 90 } } }).jpeg().toBuffer();
+
+let embedded: TestFerry;
+let dataDir: string;
+let target: Provisioned;
+let u1: Creds;
+let u2: Creds;
+let u3: Creds;
+let outsider: Creds;
+const files: { slot: Slot; bytes: Buffer; reader: () => Creds }[] = [];
+let avatar: { slot: Slot; bytes: Buffer };
+
+before(async () => {
+  target = await provision(scaleOutEnv());
+  embedded = await startTestFerry(EMBEDDED);
+  dataDir = embedded.dataDir;
+  await embedded.createApp('moving');
+  u1 = { appId: 'moving', token: await embedded.token('moving', '1001', { ttl_s: 3600 }) };
+  u2 = { appId: 'moving', token: await embedded.token('moving', '1002', { ttl_s: 3600 }) };
+  u3 = { appId: 'moving', token: await embedded.token('moving', '1003', { ttl_s: 3600 }) };
+  outsider = { appId: 'moving', token: await embedded.token('moving', '1009', { ttl_s: 3600 }) };
+  await embedded.group('moving', '77', '1001');
+  await embedded.member('moving', '77', '1003');
+  const chat = Buffer.from('a chat file from the embedded days\n'.repeat(3000));
+  files.push({ slot: await uploadChat(embedded.url, u1, 100, chat, '1002', 'old.txt'), bytes: chat, reader: () => u2 });
+  const photo = await picture(900, 600);
+  files.push({ slot: await uploadChat(embedded.url, u1, 102, photo, '1002', 'photo.jpg'), bytes: photo, reader: () => u2 });
+  const slot = await api<Slot>(embedded.url, '/file/upload/chat', { file_type: 200, to_id: '77', to_type: 2 }, u1);
+  const shared = Buffer.from('shared in group 77\n'.repeat(100));
+  const { postMultipart } = await import('../helpers/client.ts');
+  assert.equal((await postMultipart(slot.body.data.upload_url, shared, { filename: 'g.txt' })).body.code, 200);
+  files.push({ slot: slot.body.data, bytes: shared, reader: () => u3 });
+  const face = await picture(200, 200);
+  avatar = { slot: await uploadUserAvatar(embedded.url, u1, face), bytes: face };
+  // A thumbnail made in the embedded days moves too.
+  const thumb = await fetch(withCreds(files[1]!.slot.download_url, u2, '&image_type=2'));
+  assert.equal(thumb.status, 200);
+  await thumb.arrayBuffer();
+  await embedded.ferry.close();
+});
+
+after(async () => {
+  await embedded.close();
+  await target.release();
+});
+
+test('migrate-store needs PostgreSQL and S3 settings and an embedded data folder', async () => {
+  const noTarget = await cli({}, 'migrate-store', '--from', dataDir);
+  assert.equal(noTarget.code, 2);
+  assert.match(noTarget.stderr, /FERRY_DATABASE_URL and FERRY_STORE/);
+  const noSource = await cli(target.env, 'migrate-store', '--from', path.join(dataDir, 'nope'));
+  assert.equal(noSource.code, 2);
+  assert.match(noSource.stderr, /ferry\.sqlite does not exist/);
+});
+
+test('everything moves, a scale-out Ferry serves it with the same rules, and a second run changes nothing', async () => {
+  const first = await cli(target.env, 'migrate-store', '--from', dataDir);
+  assert.equal(first.code, 0, first.stderr);
+  const report = JSON.parse(first.stdout) as { apps: number; groups: number; members: number; files: { copied: number; alreadyThere: number }; derivatives: { copied: number }; mismatched: string[] };
+  assert.deepEqual([report.apps, report.groups, report.members], [1, 1, 2]);
+  assert.deepEqual(report.files, { copied: 4, alreadyThere: 0 });
+  assert.equal(report.derivatives.copied, 1);
+  assert.deepEqual(report.mismatched, []);
+
+  const again = await cli(target.env, 'migrate-store', '--from', dataDir);
+  assert.equal(again.code, 0, again.stderr);
+  const second = JSON.parse(again.stdout) as typeof report;
+  assert.deepEqual(second.files, { copied: 0, alreadyThere: 4 });
+
+  const f = await startTestFerry(target.env);
+  try {
+    // Tokens minted by the embedded Ferry still work: the app secret moved with the app.
+    for (const { slot, bytes, reader } of files) {
+      const res = await fetch(onto(f, withCreds(slot.download_url, reader())));
+      assert.equal(res.status, 200);
+      assert.deepEqual(Buffer.from(await res.arrayBuffer()), bytes);
+      assert.equal((await getJson(onto(f, withCreds(slot.download_url, outsider)))).body.code, 10010, 'outsiders stay out');
+    }
+    const face = await fetch(onto(f, withCreds(avatar.slot.download_url, outsider)));
+    assert.deepEqual(Buffer.from(await face.arrayBuffer()), avatar.bytes, 'avatars stay readable app-wide');
+    const made = f.ferry.services.media.stats.derivativesMade;
+    const thumb = await fetch(onto(f, withCreds(files[1]!.slot.download_url, u2, '&image_type=2')));
+    assert.equal(thumb.status, 200);
+    await thumb.arrayBuffer();
+    assert.equal(f.ferry.services.media.stats.derivativesMade, made, 'the moved thumbnail is served, not made again');
+  } finally {
+    await f.close();
+  }
+});
+
+test('bytes that do not match their SHA-256 are not moved, and the command says so', async () => {
+  const damaged = await provision(scaleOutEnv());
+  try {
+    const source = inspect(dataDir, {});
+    const row = (await source.files()).find((r) => r.file_name === 'old.txt')!;
+    await source.close();
+    const objectPath = path.join(dataDir, 'objects', row.storage_key);
+    const original = fs.readFileSync(objectPath);
+    fs.writeFileSync(objectPath, Buffer.from(original).fill(0x21, 0, 10));
+    try {
+      const run = await cli(damaged.env, 'migrate-store', '--from', dataDir);
+      assert.equal(run.code, 4, run.stderr);
+      assert.deepEqual((JSON.parse(run.stdout) as { mismatched: string[] }).mismatched, [row.storage_key]);
+      const moved = inspect(dataDir, damaged.env);
+      try {
+        assert.equal((await moved.files()).find((r) => r.id === row.id), undefined, 'no record for the damaged file');
+        assert.equal(await moved.readObject(row.storage_key), null, 'no object for it either');
+      } finally {
+        await moved.close();
+      }
+    } finally {
+      fs.writeFileSync(objectPath, original);
+    }
+  } finally {
+    await damaged.release();
+  }
+});
+
+const onto = (f: TestFerry, url: string) => url.replace(/^http:\/\/[^/]+/, f.url);
