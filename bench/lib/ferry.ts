@@ -1,13 +1,22 @@
 // Ferry as the benchmarks see it: a CHILD PROCESS started the way an operator starts it
-// (`node --import tsx src/main.ts`, settings by environment), so its RSS and CPU are its own and
+// (`node dist/main.js`, as `npm start` runs it, built by `npm run build`; settings by environment), so its RSS and CPU are its own and
 // the harness's work never counts against it. Plus the few client calls the benchmarks need.
 import { randomBytes } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, startProcess, waitForPort } from './proc.ts';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+let built = false;
+/** Measure what the sources say now, not a stale dist/ from an earlier build. */
+function buildOnce(): void {
+  if (built) return;
+  execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: repoRoot, stdio: 'inherit' });
+  built = true;
+}
 
 export interface RunningFerry {
   url: string;
@@ -40,7 +49,8 @@ export async function startFerry(opts: FerryStartOptions): Promise<RunningFerry>
     ...opts.env,
   });
   fs.mkdirSync(opts.dataDir, { recursive: true });
-  const proc = startProcess(process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', 'src/main.ts'], { env, cwd: repoRoot, graceMs: 15_000 });
+  buildOnce();
+  const proc = startProcess(process.execPath, [...(opts.nodeArgs ?? []), 'dist/main.js'], { env, cwd: repoRoot, graceMs: 15_000 });
   try {
     await waitForPort(port, proc.child, 60_000);
   } catch (err) {
