@@ -1,6 +1,6 @@
 // Upload, step 1: check who may send what where, record a pending file, and hand out the slot.
-import { randomBytes } from 'node:crypto';
 import type { Caller, Principal } from '../auth/credentials.ts';
+import { randomId } from '../random-id.ts';
 import { checkCanSendTo, checkCanSetGroupAvatar } from '../access/rules.ts';
 import { mintSign } from '../auth/file-sign.ts';
 import { badParam } from '../errors.ts';
@@ -19,7 +19,7 @@ export interface UploadSlot {
   download_url: string;
 }
 
-const newId = (bytes: number) => randomBytes(bytes).toString('base64url');
+const newId = randomId;
 
 /** Objects are spread over 64 folders by the first letter of their random id. */
 export const storageKeyFor = (fileId: string) => `files/${fileId.slice(0, 1)}/${fileId}`;
