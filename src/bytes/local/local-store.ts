@@ -58,25 +58,22 @@ export class LocalByteStore implements ByteStore {
     };
   }
 
-  async read(key: string, range?: ByteRange): Promise<Readable> {
-    let fh: fsp.FileHandle;
+  private async open(key: string): Promise<fsp.FileHandle> {
     try {
-      fh = await fsp.open(this.pathOf(key), fs.constants.O_RDONLY);
+      return await fsp.open(this.pathOf(key), fs.constants.O_RDONLY);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new ObjectNotFoundError(key);
       throw new StorageError((err as Error).message);
     }
+  }
+
+  async read(key: string, range?: ByteRange): Promise<Readable> {
+    const fh = await this.open(key);
     return fh.createReadStream({ start: range?.start, end: range?.end, highWaterMark: 64 * 1024 });
   }
 
   async readSmall(key: string, range: ByteRange): Promise<Buffer> {
-    let fh: fsp.FileHandle;
-    try {
-      fh = await fsp.open(this.pathOf(key), fs.constants.O_RDONLY);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new ObjectNotFoundError(key);
-      throw new StorageError((err as Error).message);
-    }
+    const fh = await this.open(key);
     try {
       const want = range.end - range.start + 1;
       const buf = Buffer.allocUnsafe(want);
