@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import pg from 'pg';
 import { repoRoot } from './lib/ferry.ts';
 import type { Need } from './lib/types.ts';
@@ -61,7 +61,7 @@ export function s3Client(): S3Client {
 }
 
 /** A fresh database and bucket; the FERRY_* settings of a scale-out node using them. */
-export async function freshScaleOut(): Promise<{ env: Record<string, string>; bucket: string }> {
+export async function freshScaleOut(): Promise<{ env: Record<string, string>; bucket: string; drop(): Promise<void> }> {
   if (!ready) throw new Error('scale-out services are not up');
   const name = `bench_${randomBytes(5).toString('hex')}`;
   const admin = new pg.Client({ connectionString: ready.pg.FERRY_DATABASE_URL });
@@ -80,5 +80,31 @@ export async function freshScaleOut(): Promise<{ env: Record<string, string>; bu
   } finally {
     s3.destroy();
   }
-  return { env: { ...ready.s3, FERRY_DATABASE_URL: url.toString(), FERRY_STORE: `s3://${bucket}`, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' }, bucket };
+  const pgUrl = ready.pg.FERRY_DATABASE_URL!;
+  return {
+    env: { ...ready.s3, FERRY_DATABASE_URL: url.toString(), FERRY_STORE: `s3://${bucket}`, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    bucket,
+    /** drop the database and empty and delete the bucket (gigabytes after the upload runs) */
+    async drop() {
+      const c = new pg.Client({ connectionString: pgUrl });
+      await c.connect();
+      try {
+        await c.query(`drop database if exists ${name} with (force)`);
+      } finally {
+        await c.end();
+      }
+      const s3c = s3Client();
+      try {
+        for (;;) {
+          const list = await s3c.send(new ListObjectsV2Command({ Bucket: bucket }));
+          const keys = (list.Contents ?? []).map((o) => ({ Key: o.Key! }));
+          if (keys.length === 0) break;
+          await s3c.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys, Quiet: true } }));
+        }
+        await s3c.send(new DeleteBucketCommand({ Bucket: bucket }));
+      } finally {
+        s3c.destroy();
+      }
+    },
+  };
 }

@@ -18,7 +18,8 @@ export const scaleOutRedirect: Comparison = {
   title: '(b) /file/download/chat 302 to a presigned URL vs node:http hello-world',
   needs: [needTool('wrk', 'wrk'), needScaleOutServices],
   async run(ctx) {
-    const { env } = await freshScaleOut();
+    const fresh = await freshScaleOut();
+    const { env } = fresh;
     const ferry = await startFerry({ dataDir: path.join(ctx.tmpDir, 'ferry'), nodeArgs: ctx.ferryNodeArgs, env: { ...env, FERRY_S3_DOWNLOAD: 'redirect' } });
     const port = await freePort();
     const hello = startProcess(process.execPath, ['-e', HELLO], { env: { ...process.env, PORT: String(port) } });
@@ -60,6 +61,7 @@ export const scaleOutRedirect: Comparison = {
     } finally {
       await hello.stop();
       await ferry.stop();
+      await fresh.drop().catch((err: unknown) => ctx.log(`  could not drop the bench database and bucket: ${String(err)}`));
     }
   },
 };

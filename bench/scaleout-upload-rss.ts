@@ -22,7 +22,8 @@ export const scaleOutUploadRss: Comparison = {
   async run(ctx) {
     const file = path.join(ctx.tmpDir, 'upload-100m.bin');
     makeRandomFile(file, SIZE);
-    const { env } = await freshScaleOut();
+    const fresh = await freshScaleOut();
+    const { env } = fresh;
     const ferry = await startFerry({ dataDir: path.join(ctx.tmpDir, 'ferry'), nodeArgs: ctx.ferryNodeArgs, env });
     try {
       const user = await createUser(ferry);
@@ -56,6 +57,7 @@ export const scaleOutUploadRss: Comparison = {
       };
     } finally {
       await ferry.stop();
+      await fresh.drop().catch((err: unknown) => ctx.log(`  could not drop the bench database and bucket: ${String(err)}`));
     }
   },
 };

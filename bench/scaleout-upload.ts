@@ -23,7 +23,8 @@ export const scaleOutUpload: Comparison = {
   async run(ctx) {
     const file = path.join(ctx.tmpDir, 'upload-256m.bin');
     makeRandomFile(file, SIZE);
-    const { env, bucket } = await freshScaleOut();
+    const fresh = await freshScaleOut();
+    const { env, bucket } = fresh;
     const ferry = await startFerry({ dataDir: path.join(ctx.tmpDir, 'ferry'), nodeArgs: ctx.ferryNodeArgs, env: { ...env, FERRY_MAX_FILE_SIZE: '512M' } });
     const s3 = s3Client();
     try {
@@ -56,12 +57,13 @@ export const scaleOutUpload: Comparison = {
         target: { kind: 'ratio-at-least', value: 0.8 },
         notes: [
           'one RGW (beast) + one BlueStore OSD on a sparse file, all on this machine: RGW and Ceph share the 2 cores with Ferry',
-          'Ferry: 5 MiB parts, 2 in flight (bounded memory); SDK peer: its defaults (5 MiB parts, 4 in flight), run inside the harness',
+          'Ferry: 8 MiB parts spooled to scratch files, 2 in flight (memory stays flat); SDK peer: its defaults (5 MiB parts held in memory, 4 in flight), run inside the harness',
         ],
       };
     } finally {
       s3.destroy();
       await ferry.stop();
+      await fresh.drop().catch((err: unknown) => ctx.log(`  could not drop the bench database and bucket: ${String(err)}`));
     }
   },
 };

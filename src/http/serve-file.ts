@@ -97,8 +97,7 @@ export async function sendFile(request: FastifyRequest, reply: FastifyReply, byt
   // host usually is not: they are always streamed.
   const miniProgram = (request.query as Record<string, unknown> | undefined)?.source === 'miniprogram';
   if (request.method === 'GET' && bytes.presignGet && !miniProgram) {
-    const redirect = await redirectToStore(reply, bytes, file, etag);
-    if (redirect) return redirect;
+    if (await redirectToStore(reply, bytes, file)) return reply;
   }
   if (range) {
     reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${file.size}`);
@@ -121,20 +120,21 @@ export async function sendFile(request: FastifyRequest, reply: FastifyReply, byt
  * come back anyway, so a browser's cached copy of the object keeps being used. (HEAD stays with
  * Ferry: a presigned GET does not answer HEAD.)
  */
-async function redirectToStore(reply: FastifyReply, bytes: ByteStore, file: Servable, etag: string): Promise<FastifyReply | null> {
+// Answers true once the redirect is sent. (Not the reply itself: a reply is a thenable, so an
+// async function returning it resolves to undefined.)
+async function redirectToStore(reply: FastifyReply, bytes: ByteStore, file: Servable): Promise<boolean> {
   const headers = reply.getHeaders();
   const signed = await bytes.presignGet!(file.storageKey, {
     contentType: file.contentType,
     contentDisposition: String(headers['content-disposition']),
     cacheControl: `private, max-age=${MAX_OBJECT_CACHE_S}, immutable`,
   });
-  if (!signed) return null;
+  if (!signed) return false;
   const maxAge = Math.max(0, Math.floor((signed.reusableUntil - Date.now()) / 1000));
   for (const h of ['content-type', 'content-disposition', 'accept-ranges', 'content-security-policy']) reply.removeHeader(h);
-  return reply
-    .code(302)
-    .headers({ location: signed.url, etag, 'cache-control': `private, max-age=${maxAge}` })
-    .send();
+  // The ETag set above stays, so a client can still revalidate with If-None-Match.
+  reply.code(302).headers({ location: signed.url, 'cache-control': `private, max-age=${maxAge}` }).send();
+  return true;
 }
 
 /** An object's bytes never change under its key, so a fetched copy may be kept for a day. */

@@ -4,6 +4,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { Readable } from 'node:stream';
 import { ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import { S3ByteStore, type S3StoreOptions } from '../../src/bytes/s3/s3-store.ts';
@@ -25,6 +28,7 @@ const optionsFor = (e: Record<string, string>, extra: Partial<S3StoreOptions> = 
   forcePathStyle: true,
   urlTtlSeconds: 600,
   download: 'redirect',
+  scratchDir: path.join(os.tmpdir(), `ferry-s3-parts-${process.pid}`),
   ...extra,
 });
 
@@ -37,6 +41,7 @@ before(async () => {
 after(async () => {
   await store.close();
   await bucket.drop();
+  fs.rmSync(optionsFor(env).scratchDir, { recursive: true, force: true });
 });
 
 async function readAll(stream: Readable): Promise<Buffer> {
@@ -85,6 +90,8 @@ test('a source that fails mid-stream rejects with its own error and leaves no ob
   await assert.rejects(store.stage('files/t/cut', source(bytes, 11 * 1024 * 1024), 'application/octet-stream'), /client went away/);
   assert.equal(await store.head('files/t/cut'), null);
   assert.deepEqual(await openUploads(), []);
+  const scratch = optionsFor(env).scratchDir;
+  for (const dir of fs.readdirSync(scratch)) assert.deepEqual(fs.readdirSync(path.join(scratch, dir)), [], 'no spooled parts left behind');
   const small = randomBytes(100);
   await assert.rejects(store.stage('files/t/cut-small', source(small, 0), 'application/octet-stream'), /client went away/);
   assert.equal(await store.head('files/t/cut-small'), null);

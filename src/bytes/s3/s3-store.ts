@@ -1,6 +1,6 @@
 // The scale-out column: objects in an S3-compatible bucket (AWS S3, Ceph RGW, MinIO…). Uploads
-// stream into the bucket as multipart uploads with a bounded buffer, so a node's memory does
-// not grow with file size. Downloads can skip Ferry entirely: presignGet() hands out a GET URL
+// stream into the bucket as multipart uploads whose parts are spooled to a scratch folder
+// (part-spool.ts), so a node's memory does not grow with file size or with concurrent uploads. Downloads can skip Ferry entirely: presignGet() hands out a GET URL
 // signed for the public endpoint, and the same URL comes back for a while (from any node) so
 // browser caches keep working.
 import type { Readable } from 'node:stream';
@@ -13,10 +13,13 @@ import {
   S3Client,
   S3ServiceException,
 } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { ByteRange, ByteStore, ObjectInfo, PresignedGet, PresignGetOptions, PresignedPut, StagedObject } from '../byte-store.ts';
 import { ObjectNotFoundError, StorageError } from '../byte-store.ts';
+import { SourceError, spoolToS3 } from './part-spool.ts';
 
 export interface S3StoreOptions {
   bucket: string;
@@ -32,12 +35,17 @@ export interface S3StoreOptions {
   urlTtlSeconds: number;
   /** redirect: downloads get presigned URLs; stream: they go through Ferry */
   download: 'redirect' | 'stream';
-  /** multipart part size; the memory an upload holds is about partSize × (queueSize + 1) */
+  /** scratch folder for parts on their way into the bucket (only this process uses it) */
+  scratchDir: string;
+  /** multipart part size (default 8 MiB); parts are spooled to scratchDir, not held in memory */
   partSize?: number;
-  queueSize?: number;
+  /** parts uploading at once while the next is written (default 2) */
+  partsInFlight?: number;
 }
 
 const MiB = 1024 * 1024;
+/** presigned download URLs kept for reuse (a few MB at most) */
+const SIGNED_URLS_KEPT = 10_000;
 
 function clientFor(opts: S3StoreOptions, endpoint: string | undefined): S3Client {
   return new S3Client({
@@ -65,18 +73,49 @@ function storageError(what: string, err: unknown): StorageError {
   return new StorageError(`S3 ${what} failed: ${msg}`, { cause: err });
 }
 
+/** Remove the part folders of processes that are gone (they died mid-upload). */
+async function sweepScratch(dir: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await fsp.readdir(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const pid = Number(name.split('-')[0]);
+    // Folders of this very process belong to other stores in it (tests run several nodes).
+    let alive = pid === process.pid;
+    if (!alive && Number.isInteger(pid) && pid > 0) {
+      try {
+        process.kill(pid, 0);
+        alive = true;
+      } catch (err) {
+        alive = (err as NodeJS.ErrnoException).code === 'EPERM';
+      }
+    }
+    if (!alive) await fsp.rm(path.join(dir, name), { recursive: true, force: true });
+  }
+}
+
 export class S3ByteStore implements ByteStore {
   private readonly client: S3Client;
   private readonly signer: S3Client;
   private readonly bucket: string;
+  private readonly scratchDir: string;
+  private readonly signed = new Map<string, PresignedGet>();
 
   constructor(private readonly opts: S3StoreOptions) {
     this.bucket = opts.bucket;
+    // One folder per process: another process on the same data folder (the CLI, a second
+    // node) must not sweep away parts still on their way.
+    this.scratchDir = path.join(opts.scratchDir, `${process.pid}-${randomBytes(4).toString('hex')}`);
     this.client = clientFor(opts, opts.endpoint);
     this.signer = opts.publicEndpoint && opts.publicEndpoint !== opts.endpoint ? clientFor(opts, opts.publicEndpoint) : this.client;
   }
 
   async init(): Promise<void> {
+    await sweepScratch(this.opts.scratchDir);
+    await fsp.mkdir(this.scratchDir, { recursive: true });
     try {
       await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
     } catch (err) {
@@ -86,35 +125,26 @@ export class S3ByteStore implements ByteStore {
   }
 
   async stage(key: string, source: Readable, contentType: string): Promise<StagedObject> {
-    // An error from the source (size limit, client gone) is the caller's to report as it is;
-    // anything else on the way is the store's fault.
-    let sourceError: unknown = null;
-    const onSourceError = (err: unknown) => {
-      sourceError ??= err;
-    };
-    source.once('error', onSourceError);
-    const upload = new Upload({
-      client: this.client,
-      params: { Bucket: this.bucket, Key: key, Body: source, ContentType: contentType },
-      partSize: this.opts.partSize ?? 5 * MiB,
-      queueSize: this.opts.queueSize ?? 2,
-      leavePartsOnError: false,
-    });
     try {
-      await upload.done();
+      await spoolToS3(
+        {
+          client: this.client,
+          bucket: this.bucket,
+          key,
+          contentType,
+          scratchDir: this.scratchDir,
+          partSize: this.opts.partSize ?? 8 * MiB,
+          partsInFlight: this.opts.partsInFlight ?? 2,
+        },
+        source,
+      );
     } catch (err) {
-      // A multipart upload aborted by lib-storage leaves no object; a single PUT that failed
-      // never created one. Delete anyway in case the failure came after the object landed.
+      // An aborted multipart upload leaves no object and a failed PUT never made one; delete
+      // anyway in case the failure came after the object landed.
       await this.delete(key).catch(() => {});
-      if (sourceError) throw sourceError;
-      if (source.destroyed && source.errored) throw source.errored;
+      // An error from the source (size limit, client gone) is the caller's to report as it is.
+      if (err instanceof SourceError) throw err.original;
       throw storageError('upload', err);
-    } finally {
-      source.off('error', onSourceError);
-    }
-    if (sourceError) {
-      await this.delete(key).catch(() => {});
-      throw sourceError;
     }
     // The object is in place under its final key already; it is invisible to clients until
     // the metadata record says ready, so commit has nothing left to do.
@@ -163,6 +193,11 @@ export class S3ByteStore implements ByteStore {
     // a URL handed out at the end of its window still has half its life left.
     const window = Math.max(1, Math.floor(ttl / 2));
     const signedAt = Math.floor(Date.now() / 1000 / window) * window;
+    // The URL is a pure function of these, so it can be kept: signing costs more than the rest
+    // of a download request together.
+    const id = `${key}\u0000${opts.contentType}\u0000${opts.contentDisposition}\u0000${opts.cacheControl}\u0000${signedAt}`;
+    const known = this.signed.get(id);
+    if (known) return known;
     const url = await getSignedUrl(
       this.signer,
       new GetObjectCommand({
@@ -174,7 +209,11 @@ export class S3ByteStore implements ByteStore {
       }),
       { expiresIn: ttl, signingDate: new Date(signedAt * 1000) },
     );
-    return { url, reusableUntil: (signedAt + window) * 1000, expiresAt: (signedAt + ttl) * 1000 };
+    const out = { url, reusableUntil: (signedAt + window) * 1000, expiresAt: (signedAt + ttl) * 1000 };
+    this.signed.set(id, out);
+    // Map order is insertion order: drop the oldest beyond the bound.
+    if (this.signed.size > SIGNED_URLS_KEPT) this.signed.delete(this.signed.keys().next().value!);
+    return out;
   }
 
   async presignPut(key: string, contentType: string, contentLength?: number): Promise<PresignedPut> {
@@ -193,6 +232,7 @@ export class S3ByteStore implements ByteStore {
   }
 
   async close(): Promise<void> {
+    await fsp.rm(this.scratchDir, { recursive: true, force: true });
     this.client.destroy();
     if (this.signer !== this.client) this.signer.destroy();
   }
