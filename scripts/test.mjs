@@ -147,4 +147,7 @@ for (const r of results) {
     : `tests ${t.tests ?? '?'}, pass ${t.pass ?? '?'}, fail ${t.fail ?? '?'}, cancelled ${t.cancelled ?? '?'}, skipped ${t.skipped ?? '?'}, todo ${t.todo ?? '?'} (${r.seconds} s)`;
   log(`${r.code === 0 ? 'ok  ' : 'FAIL'} ${r.name}: ${line}`);
 }
+// One plain closing line over both passes, in the form CI reads ("N passed, N failed").
+const sum = (k) => results.reduce((n, r) => n + (Number(r.totals?.[k]) || 0), 0);
+console.log(`${sum('pass')} passed, ${sum('fail') + results.filter((r) => r.error).length} failed, ${sum('skipped')} skipped`);
 process.exit(results.length > 0 && results.every((r) => r.code === 0) ? 0 : 1);
