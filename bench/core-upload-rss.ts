@@ -3,10 +3,10 @@
 // The clients are curl processes reading from disk, so the harness holds none of the bytes.
 // Target: peak RSS < 200 MB (absolute; the issue names no peer).
 import path from 'node:path';
-import { curlPut, makeRandomFile } from './lib/curl.ts';
-import { chatSlot, createUser, isUploadAccepted, startFerry } from './lib/ferry.ts';
+import { makeRandomFile } from './lib/curl.ts';
+import { createUser, startFerry } from './lib/ferry.ts';
 import { needLinuxProc, needTool } from './lib/needs.ts';
-import { rssMB, sampleRss } from './lib/rss.ts';
+import { uploadRssRound } from './lib/upload-rss-round.ts';
 import type { Comparison } from './lib/types.ts';
 
 const MiB = 1024 * 1024;
@@ -31,22 +31,12 @@ export const uploadRss: Comparison = {
       // Memory is not a rate: fewer repetitions say as much, and each one writes 2 GiB.
       const reps = Math.min(ctx.opts.reps, 3);
       for (let rep = 1; rep <= reps; rep++) {
-        const slots = await Promise.all(Array.from({ length: CLIENTS }, () => chatSlot(ferry, user)));
-        const idleMB = rssMB(ferry.pid);
-        const sampler = sampleRss(ferry.pid, 50);
-        const t0 = Date.now();
-        const results = await Promise.all(slots.map((s) => curlPut(s.upload_url, file)));
-        const seconds = (Date.now() - t0) / 1000;
-        const rss = sampler.stop();
-        const refused = results.filter((r) => !isUploadAccepted(r.status, r.body));
-        if (refused.length > 0) throw new Error(`${refused.length} of ${CLIENTS} uploads were refused, e.g. HTTP ${refused[0]!.status} ${refused[0]!.body}`);
-        // The kernel's high-water mark sees peaks between samples; without a reset it also
-        // covers start-up, so then only the samples count.
-        const peak = rss.hwmWasReset && rss.hwmMB !== null ? Math.max(rss.hwmMB, rss.peakSampledMB) : rss.peakSampledMB;
+        const round = await uploadRssRound(ferry, user, file, CLIENTS);
+        const { peak, idleMB, seconds } = round;
         peaks.push(peak);
-        details.push({ rep, idleMB, peakSampledMB: rss.peakSampledMB, vmHwmMB: rss.hwmMB, hwmWasReset: rss.hwmWasReset, samples: rss.samples, seconds });
+        details.push({ rep, ...round });
         ctx.log(
-          `  rep ${rep}: peak ${peak.toFixed(1)} MB (idle ${idleMB?.toFixed(1)} MB, sampled ${rss.peakSampledMB.toFixed(1)}, VmHWM ${rss.hwmMB?.toFixed(1)}), ` +
+          `  rep ${rep}: peak ${peak.toFixed(1)} MB (idle ${idleMB?.toFixed(1)} MB, sampled ${round.peakSampledMB.toFixed(1)}, VmHWM ${round.vmHwmMB?.toFixed(1)}), ` +
             `${((CLIENTS * SIZE) / MiB / seconds).toFixed(0)} MiB/s aggregate`,
         );
       }

@@ -3,10 +3,10 @@
 // part's length up front), so this is the figure that says the buffers stay bounded.
 // Target: peak RSS < 250 MB (absolute).
 import path from 'node:path';
-import { curlPut, makeRandomFile } from './lib/curl.ts';
-import { chatSlot, createUser, isUploadAccepted, startFerry } from './lib/ferry.ts';
+import { makeRandomFile } from './lib/curl.ts';
+import { createUser, startFerry } from './lib/ferry.ts';
 import { needLinuxProc, needTool } from './lib/needs.ts';
-import { rssMB, sampleRss } from './lib/rss.ts';
+import { uploadRssRound } from './lib/upload-rss-round.ts';
 import type { Comparison } from './lib/types.ts';
 import { freshScaleOut, needScaleOutServices } from './scaleout-common.ts';
 
@@ -32,18 +32,10 @@ export const scaleOutUploadRss: Comparison = {
       // Each round writes 2 GiB into a one-OSD Ceph: fewer rounds say as much about memory.
       const reps = Math.min(ctx.opts.reps, 2);
       for (let rep = 1; rep <= reps; rep++) {
-        const slots = await Promise.all(Array.from({ length: CLIENTS }, () => chatSlot(ferry, user)));
-        const idleMB = rssMB(ferry.pid);
-        const sampler = sampleRss(ferry.pid, 50);
-        const t0 = Date.now();
-        const results = await Promise.all(slots.map((s) => curlPut(s.upload_url, file)));
-        const seconds = (Date.now() - t0) / 1000;
-        const rss = sampler.stop();
-        const refused = results.filter((r) => !isUploadAccepted(r.status, r.body));
-        if (refused.length > 0) throw new Error(`${refused.length} of ${CLIENTS} uploads were refused, e.g. HTTP ${refused[0]!.status} ${refused[0]!.body}`);
-        const peak = rss.hwmWasReset && rss.hwmMB !== null ? Math.max(rss.hwmMB, rss.peakSampledMB) : rss.peakSampledMB;
+        const round = await uploadRssRound(ferry, user, file, CLIENTS);
+        const { peak, idleMB, seconds } = round;
         peaks.push(peak);
-        rounds.push({ rep, idleMB, peakSampledMB: rss.peakSampledMB, vmHwmMB: rss.hwmMB, hwmWasReset: rss.hwmWasReset, seconds });
+        rounds.push({ rep, ...round });
         ctx.log(`  rep ${rep}: peak ${peak.toFixed(1)} MB (idle ${idleMB?.toFixed(1)} MB), ${((CLIENTS * SIZE) / MiB / seconds).toFixed(0)} MiB/s aggregate`);
       }
       return {

@@ -9,6 +9,7 @@ import { PostgresJSDialect } from 'kysely-postgres-js';
 import postgres from 'postgres';
 import { DeleteObjectCommand, GetObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import type { Database } from '../../src/meta/sql/schema.ts';
+import type { Config } from '../../src/config.ts';
 import { s3ClientFor } from './storage-mode.ts';
 
 export interface FileRow {
@@ -111,4 +112,20 @@ export function inspect(dataDir: string, env: Record<string, string>): Inspector
       s3?.destroy();
     },
   };
+}
+
+/** An inspector on the very stores a running test Ferry uses, whichever mode it runs in. */
+export function inspectFerry(f: { dataDir: string; ferry: { services: { config: Config } } }): Inspector {
+  const c = f.ferry.services.config;
+  const env: Record<string, string> = {};
+  if (c.databaseUrl) env.FERRY_DATABASE_URL = c.databaseUrl;
+  if (c.store) {
+    env.FERRY_STORE = c.store;
+    env.FERRY_S3_REGION = c.s3.region;
+    env.FERRY_S3_FORCE_PATH_STYLE = String(c.s3.forcePathStyle);
+    if (c.s3.endpoint) env.FERRY_S3_ENDPOINT = c.s3.endpoint;
+    if (c.s3.accessKey) env.FERRY_S3_ACCESS_KEY = c.s3.accessKey;
+    if (c.s3.secretKey) env.FERRY_S3_SECRET_KEY = c.s3.secretKey;
+  }
+  return inspect(f.dataDir, env);
 }

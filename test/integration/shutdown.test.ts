@@ -7,23 +7,10 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import { startTestFerry, type TestFerry } from '../helpers/ferry.ts';
-import { inspect, type FileRow, type Inspector } from '../helpers/inspect.ts';
+import { inspectFerry, type FileRow, type Inspector } from '../helpers/inspect.ts';
 import { chatSlot, type Envelope, type Slot } from '../helpers/client.ts';
 
-function storesOf(f: TestFerry): Inspector {
-  const c = f.ferry.services.config;
-  const env: Record<string, string> = {};
-  if (c.databaseUrl) env.FERRY_DATABASE_URL = c.databaseUrl;
-  if (c.store) {
-    env.FERRY_STORE = c.store;
-    env.FERRY_S3_REGION = c.s3.region;
-    env.FERRY_S3_FORCE_PATH_STYLE = String(c.s3.forcePathStyle);
-    if (c.s3.endpoint) env.FERRY_S3_ENDPOINT = c.s3.endpoint;
-    if (c.s3.accessKey) env.FERRY_S3_ACCESS_KEY = c.s3.accessKey;
-    if (c.s3.secretKey) env.FERRY_S3_SECRET_KEY = c.s3.secretKey;
-  }
-  return inspect(f.dataDir, env);
-}
+const storesOf = (f: TestFerry): Inspector => inspectFerry(f);
 
 async function rowOf(stores: Inspector, slot: Slot): Promise<FileRow> {
   const row = await stores.fileBySlot(slot.upload_url.split('/').pop()!);

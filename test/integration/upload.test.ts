@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import http from 'node:http';
 import sharp from 'sharp';
 import { startTestFerry, type TestFerry } from '../helpers/ferry.ts';
-import { inspect, type FileRow, type Inspector } from '../helpers/inspect.ts';
+import { inspectFerry, type FileRow, type Inspector } from '../helpers/inspect.ts';
 import { api, chatSlot, getJson, postMultipart, putRaw, withCreds, type Creds, type Envelope, type Slot } from '../helpers/client.ts';
 
 // ---- real small media, made the way the brief's clients would produce them ----
@@ -35,18 +35,7 @@ const inspectors = new Map<TestFerry, Inspector>();
 function stores(f: TestFerry): Inspector {
   let i = inspectors.get(f);
   if (!i) {
-    const c = f.ferry.services.config;
-    const env: Record<string, string> = {};
-    if (c.databaseUrl) env.FERRY_DATABASE_URL = c.databaseUrl;
-    if (c.store) {
-      env.FERRY_STORE = c.store;
-      env.FERRY_S3_REGION = c.s3.region;
-      env.FERRY_S3_FORCE_PATH_STYLE = String(c.s3.forcePathStyle);
-      if (c.s3.endpoint) env.FERRY_S3_ENDPOINT = c.s3.endpoint;
-      if (c.s3.accessKey) env.FERRY_S3_ACCESS_KEY = c.s3.accessKey;
-      if (c.s3.secretKey) env.FERRY_S3_SECRET_KEY = c.s3.secretKey;
-    }
-    inspectors.set(f, (i = inspect(f.dataDir, env)));
+    inspectors.set(f, (i = inspectFerry(f)));
   }
   return i;
 }
