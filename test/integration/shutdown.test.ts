@@ -9,6 +9,7 @@ import http from 'node:http';
 import { startTestFerry, type TestFerry } from '../helpers/ferry.ts';
 import { inspectFerry, type FileRow, type Inspector } from '../helpers/inspect.ts';
 import { chatSlot, type Envelope, type Slot } from '../helpers/client.ts';
+import { eventually } from '../helpers/eventually.ts';
 
 const storesOf = (f: TestFerry): Inspector => inspectFerry(f);
 
@@ -18,17 +19,6 @@ async function rowOf(stores: Inspector, slot: Slot): Promise<FileRow> {
   return row;
 }
 
-async function eventually(check: () => void | Promise<void>, attempts = 500): Promise<void> {
-  for (let i = 0; ; i++) {
-    try {
-      await check();
-      return;
-    } catch (err) {
-      if (i >= attempts) throw err;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
-}
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

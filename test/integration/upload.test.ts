@@ -12,6 +12,7 @@ import sharp from 'sharp';
 import { startTestFerry, type TestFerry } from '../helpers/ferry.ts';
 import { inspectFerry, type FileRow, type Inspector } from '../helpers/inspect.ts';
 import { api, chatSlot, getJson, postMultipart, putRaw, withCreds, type Creds, type Envelope, type Slot } from '../helpers/client.ts';
+import { eventually } from '../helpers/eventually.ts';
 
 // ---- real small media, made the way the brief's clients would produce them ----
 
@@ -64,18 +65,6 @@ async function strayObjects(f: TestFerry): Promise<string[]> {
   return (await stores(f).objectKeys()).filter((k) => !ready.has(k));
 }
 
-/** Polls until check() stops throwing; the server cleans up after the client has gone. */
-async function eventually(check: () => void | Promise<void>, attempts = 500): Promise<void> {
-  for (let i = 0; ; i++) {
-    try {
-      await check();
-      return;
-    } catch (err) {
-      if (i >= attempts) throw err;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
-}
 
 /** Nothing of a refused or broken upload is visible: no object, no staged bytes, no ready record. */
 async function assertNothingStored(f: TestFerry, slot: Slot, creds: Creds): Promise<void> {

@@ -11,6 +11,7 @@ import { uploadChat, fileIdOf } from '../helpers/media.ts';
 import { signOf } from '../helpers/jwt.ts';
 import { sweepExpiredSlots } from '../../src/janitor.ts';
 import { onNode, spawnNode, startCluster } from './cluster.ts';
+import { eventually } from '../helpers/eventually.ts';
 
 const photo = (w: number, h: number) =>
   sharp({ create: { width: w, height: h, channels: 3, background: { r: 30, g: 120, b: 200 } } })
@@ -126,16 +127,6 @@ function slowPut(url: string, total: number) {
   };
 }
 
-async function eventually(check: () => Promise<void>, attempts = 300): Promise<void> {
-  for (let i = 0; ; i++) {
-    try {
-      return await check();
-    } catch (err) {
-      if (i >= attempts) throw err;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-}
 
 test('a node killed mid-upload loses nothing acknowledged and leaves nothing half-visible', { timeout: 120_000 }, async () => {
   const c = await startCluster(1);
@@ -158,7 +149,7 @@ test('a node killed mid-upload loses nothing acknowledged and leaves nothing hal
     await eventually(async () => {
       assert.equal((await c.inspect.fileBySlot(slotId))?.status, 'uploading');
       assert.ok((await c.inspect.stagedUploads()).length > 0, 'parts are in the bucket');
-    });
+    }, 300, 50);
     await doomed.kill();
     assert.ok('error' in (await put.outcome), 'the client saw its connection die');
 

@@ -4,6 +4,7 @@
 // signed for the public endpoint, and the same URL comes back for a while (from any node) so
 // browser caches keep working.
 import type { Readable } from 'node:stream';
+import type { Config } from '../../config.ts';
 import {
   DeleteObjectCommand,
   GetObjectCommand,
@@ -21,20 +22,9 @@ import type { ByteRange, ByteStore, ObjectInfo, PresignedGet, PresignGetOptions,
 import { ObjectNotFoundError, StorageError } from '../byte-store.ts';
 import { SourceError, spoolToS3 } from './part-spool.ts';
 
-export interface S3StoreOptions {
+/** The FERRY_S3_* settings (config.ts), plus what only the store needs. */
+export interface S3StoreOptions extends Omit<Config['s3'], 'directUploadApps'> {
   bucket: string;
-  /** where Ferry itself reaches the store; undefined: AWS */
-  endpoint: string | undefined;
-  /** the host clients are redirected to, when it differs from the internal endpoint */
-  publicEndpoint: string | undefined;
-  region: string;
-  accessKey: string | undefined;
-  secretKey: string | undefined;
-  forcePathStyle: boolean;
-  /** how long presigned URLs stay valid */
-  urlTtlSeconds: number;
-  /** redirect: downloads get presigned URLs; stream: they go through Ferry */
-  download: 'redirect' | 'stream';
   /** scratch folder for parts on their way into the bucket (only this process uses it) */
   scratchDir: string;
   /** multipart part size (default 8 MiB); parts are spooled to scratchDir, not held in memory */
