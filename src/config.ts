@@ -18,7 +18,7 @@ export interface SizeLimits {
 export interface Config {
   host: string;
   port: number;
-  /** defaults to http://HOST:PORT, fixed up after listen when PORT is 0 */
+  /** defaults to http://HOST:PORT; with PORT 0 the real port is known only after listen (see PublicUrls) */
   publicUrl: string;
   publicUrlFromEnv: boolean;
   dataDir: string;
@@ -35,11 +35,16 @@ export interface Config {
     forcePathStyle: boolean;
     /** how long a presigned download or direct-upload URL stays valid */
     urlTtlSeconds: number;
-    /** redirect: 302 to a presigned URL; stream: the bytes go through Ferry */
-    download: 'redirect' | 'stream';
-    /** apps whose clients all honour upload_method (Android): their slots PUT straight to S3 */
-    directUploadApps: ReadonlySet<string>;
   };
+  /**
+   * redirect: downloads answer 302 to a short-lived URL without the caller's token (a presigned
+   * URL on the store, or Ferry's own signed blob URL); stream: the bytes come in the answer.
+   */
+  download: 'redirect' | 'stream';
+  /** how long Ferry's own signed blob URLs stay valid (they are reused for half of it) */
+  blobUrlTtlSeconds: number;
+  /** apps whose clients all honour upload_method (Android): their slots PUT straight to the store */
+  directUploadApps: ReadonlySet<string>;
   /** how long an upload slot stays usable */
   slotTtlSeconds: number;
   limits: SizeLimits;
@@ -113,13 +118,22 @@ function bool(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean 
   throw new ConfigError(`${name} must be true or false, got "${raw}"`);
 }
 
-function s3Download(raw: string | undefined): 'redirect' | 'stream' {
+/** FERRY_DOWNLOAD, else the older FERRY_S3_DOWNLOAD (kept working), else redirect as Lanying does. */
+function downloadMode(env: NodeJS.ProcessEnv): 'redirect' | 'stream' {
+  const name = env.FERRY_DOWNLOAD ? 'FERRY_DOWNLOAD' : 'FERRY_S3_DOWNLOAD';
+  const raw = env[name];
   if (raw === undefined || raw === '' || raw === 'redirect') return 'redirect';
   if (raw === 'stream') return 'stream';
-  throw new ConfigError(`FERRY_S3_DOWNLOAD must be redirect or stream, got "${raw}"`);
+  throw new ConfigError(`${name} must be redirect or stream, got "${raw}"`);
 }
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+/** Settings never change while Ferry runs: freezing them makes a stray write an error, not a surprise. */
+function deepFreeze<T extends object>(o: T): Readonly<T> {
+  for (const v of Object.values(o)) if (v !== null && typeof v === 'object' && !Object.isFrozen(v)) deepFreeze(v as object);
+  return Object.freeze(o);
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
   const host = env.FERRY_HOST || '127.0.0.1';
   const port = int(env, 'FERRY_PORT', 8080, 0, 65535);
   const hostForUrl = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
@@ -135,7 +149,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     throw new ConfigError('FERRY_DATABASE_URL must be unset (SQLite in the data folder) or a postgres:// URL');
   }
-  return {
+  return deepFreeze({
     host,
     port,
     publicUrl,
@@ -152,9 +166,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       secretKey: env.FERRY_S3_SECRET_KEY || undefined,
       forcePathStyle: bool(env, 'FERRY_S3_FORCE_PATH_STYLE', false),
       urlTtlSeconds: int(env, 'FERRY_S3_URL_TTL_S', 3600, 60, 7 * 24 * 3600),
-      download: s3Download(env.FERRY_S3_DOWNLOAD),
-      directUploadApps: new Set((env.FERRY_S3_DIRECT_UPLOAD_APPS ?? '').split(',').map((a) => a.trim()).filter(Boolean)),
     },
+    download: downloadMode(env),
+    blobUrlTtlSeconds: int(env, 'FERRY_BLOB_URL_TTL_S', 3600, 60, 7 * 24 * 3600),
+    directUploadApps: new Set((env.FERRY_S3_DIRECT_UPLOAD_APPS ?? '').split(',').map((a) => a.trim()).filter(Boolean)),
     slotTtlSeconds: int(env, 'FERRY_SLOT_TTL_S', 3600, 10, 7 * 24 * 3600),
     limits: {
       file: size(env, 'FERRY_MAX_FILE_SIZE', DEFAULT_LIMITS.file),
@@ -167,7 +182,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     smallReadCacheBytes: size(env, 'FERRY_SMALL_FILE_CACHE', 32 * MiB),
     logLevel: env.FERRY_LOG_LEVEL || 'info',
     media: loadMediaConfig(env),
-  };
+  });
 }
 
 function loadMediaConfig(env: NodeJS.ProcessEnv): MediaConfig {

@@ -33,6 +33,8 @@ export const Codes = {
   MEDIA_UNREADABLE: 60021,
   MEDIA_BUSY: 60022,
   MEDIA_TIMEOUT: 60023,
+  // links (6003x): Ferry's own token-free download URLs and public links
+  BAD_LINK: 60030,
   INTERNAL: 60099,
 } as const;
 

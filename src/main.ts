@@ -31,7 +31,7 @@ async function main(): Promise<void> {
     throw err;
   }
   const ferry = await startFerry(config);
-  ferry.services.log.info({ url: ferry.url, publicUrl: config.publicUrl, dataDir: config.dataDir }, 'ferry is listening');
+  ferry.services.log.info({ url: ferry.url, publicUrl: ferry.services.urls.base, dataDir: config.dataDir }, 'ferry is listening');
   if (ferry.adminKeyCreated) console.log(firstStartHelp(ferry.url, ferry.adminKey, config.dataDir));
 
   const stop = (signal: string) => {

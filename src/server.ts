@@ -9,9 +9,13 @@ import { AppRegistry } from './auth/app-registry.ts';
 import { buildApp } from './http/app.ts';
 import { loadOrCreateAdminKey } from './admin-key.ts';
 import { startJanitor } from './janitor.ts';
-import { uploadsSettled } from './pipelines/upload.ts';
+import { LRUCache } from 'lru-cache';
 import { MediaTools } from './media/tools.ts';
-import { LocalSingleFlight } from './media/single-flight.ts';
+import { InFlight } from './primitives/in-flight.ts';
+import { PublicUrls } from './pipelines/urls.ts';
+import type { FerryError } from './errors.ts';
+import type { DerivativeRecord } from './meta/meta-store.ts';
+import { LocalSingleFlight } from './primitives/single-flight.ts';
 import { LeaseSingleFlight } from './cluster/lease-single-flight.ts';
 import type { Services } from './services.ts';
 
@@ -25,22 +29,26 @@ export interface RunningFerry {
   close(): Promise<void>;
 }
 
-export async function startFerry(config: Config, log: Logger = pino({ level: config.logLevel })): Promise<RunningFerry> {
+export async function startFerry(config: Readonly<Config>, log: Logger = pino({ level: config.logLevel })): Promise<RunningFerry> {
   const { key: adminKey, created } = loadOrCreateAdminKey(config.dataDir, config.adminKey);
   const meta = await openMetaStore(config, (err) => log.warn({ err }, 'database connection lost; it reconnects on the next query'));
   const bytes = await openByteStore(config);
   const services: Services = {
     config,
+    urls: new PublicUrls(config.publicUrl),
     meta,
     bytes,
     apps: new AppRegistry(meta),
     log,
     uploads: new AbortController(),
+    uploadsInFlight: new InFlight(),
     media: new MediaTools(config.media, config.dataDir),
     // Many nodes on one database: the one-derivative-per-request guarantee must hold across them.
-    derivativeFlights: config.databaseUrl
+    derivativeFlights: meta.sharedByNodes
       ? new LeaseSingleFlight(meta, { ttlMs: 2 * config.media.ffmpegTimeoutMs + 30_000 })
       : new LocalSingleFlight(),
+    knownDerivatives: new LRUCache<string, DerivativeRecord>({ max: 10_000 }),
+    mediaRefusals: new LRUCache<string, FerryError>({ max: 10_000 }),
   };
   const app = await buildApp(services, adminKey);
   const stopJanitor = startJanitor(services);
@@ -48,7 +56,7 @@ export async function startFerry(config: Config, log: Logger = pino({ level: con
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-  if (!config.publicUrlFromEnv && config.port === 0) config.publicUrl = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
+  if (!config.publicUrlFromEnv && config.port === 0) services.urls.base = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
 
   let closing: Promise<void> | null = null;
   const close = () => {
@@ -65,7 +73,7 @@ export async function startFerry(config: Config, log: Logger = pino({ level: con
         await app.close();
       } finally {
         clearTimeout(grace);
-        await uploadsSettled(services);
+        await services.uploadsInFlight.settled();
         await bytes.close();
         await meta.close();
       }

@@ -50,6 +50,20 @@ export interface PresignedPut {
 /** Reads up to this size may go through readSmall. */
 export const SMALL_READ_BYTES = 64 * 1024;
 
+/** Presigned GET URLs: the client fetches the object from the store, not through Ferry. */
+export interface Presigner {
+  presignGet(key: string, opts: PresignGetOptions): Promise<PresignedGet>;
+}
+
+/** Direct uploads: the client PUTs the bytes to the store itself (apps in FERRY_S3_DIRECT_UPLOAD_APPS). */
+export interface DirectUploads {
+  presignPut(key: string, contentType: string, contentLength?: number): Promise<PresignedPut>;
+}
+
+/**
+ * A store declares what it can do beyond the basics by carrying the optional parts below (as
+ * tus stores declare their extensions); callers test for the part, never for the store's kind.
+ */
 export interface ByteStore {
   /** Start everything the store needs (folders, bucket checks). */
   init(): Promise<void>;
@@ -61,19 +75,19 @@ export interface ByteStore {
   /** Throws ObjectNotFoundError when the key holds nothing. */
   read(key: string, range?: ByteRange): Promise<Readable>;
   /**
-   * The same bytes in one buffer, for small reads (serve-file uses it below SMALL_READ_BYTES):
-   * one read and one socket write instead of a stream's machinery. Optional.
+   * The same bytes in one buffer, for small reads (at most SMALL_READ_BYTES): one read and one
+   * socket write instead of a stream's machinery. Optional.
    */
   readSmall?(key: string, range: ByteRange): Promise<Buffer>;
+  /** Size and type of the object at key, or null when there is none. */
+  head(key: string): Promise<ObjectInfo | null>;
   delete(key: string): Promise<void>;
   close(): Promise<void>;
-  /** Size and type of the object at key, or null. Only stores that take direct uploads need it. */
-  head?(key: string): Promise<ObjectInfo | null>;
   /**
-   * A URL a client may GET the object from without Ferry, or null when downloads should be
-   * streamed through Ferry (stores without the method always are).
+   * Where an outside service that reads Ferry's storage itself (the imgproxy-style image
+   * service) finds the object: s3://bucket/key, or local:///key under the objects folder.
    */
-  presignGet?(key: string, opts: PresignGetOptions): Promise<PresignedGet | null>;
-  /** A URL a client may PUT the object to without Ferry (direct uploads). */
-  presignPut?(key: string, contentType: string, contentLength?: number): Promise<PresignedPut>;
+  locator(key: string): string;
+  readonly presigner?: Presigner;
+  readonly directUploads?: DirectUploads;
 }

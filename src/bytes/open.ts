@@ -3,9 +3,9 @@ import path from 'node:path';
 import type { Config } from '../config.ts';
 import type { ByteStore } from './byte-store.ts';
 import { LocalByteStore } from './local/local-store.ts';
-import { cacheSmallReads } from './small-read-cache.ts';
+import { CachedByteStore } from './cached-store.ts';
 
-export async function openByteStore(config: Config): Promise<ByteStore> {
+export async function openByteStore(config: Readonly<Config>): Promise<ByteStore> {
   // The AWS SDK is loaded only when a bucket is configured: it costs ~40 MB a node would carry
   // for nothing in the embedded mode.
   const store = config.store
@@ -16,5 +16,5 @@ export async function openByteStore(config: Config): Promise<ByteStore> {
       })
     : new LocalByteStore(config.dataDir);
   await store.init();
-  return cacheSmallReads(store, config.smallReadCacheBytes);
+  return CachedByteStore.wrap(store, config.smallReadCacheBytes);
 }

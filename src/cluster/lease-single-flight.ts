@@ -4,7 +4,7 @@
 // derivative pipeline looks it up first) instead of doing it again.
 import { randomBytes } from 'node:crypto';
 import type { MetaStore } from '../meta/meta-store.ts';
-import { LocalSingleFlight, type SingleFlight } from '../media/single-flight.ts';
+import { LocalSingleFlight, type SingleFlight } from '../primitives/single-flight.ts';
 
 export interface LeaseOptions {
   /** how long a lease holds if its node dies mid-work; longer than any one piece of work */

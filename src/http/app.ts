@@ -26,7 +26,7 @@ export async function buildApp(services: Services, adminKey: string): Promise<Fa
   const app = Fastify({
     loggerInstance: services.log as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: services.config.logLevel !== 'debug' }),
-    routerOptions: { querystringParser: firstValueQuery, maxParamLength: 200 },
+    routerOptions: { querystringParser: firstValueQuery, maxParamLength: 2048 },
     // Ferry streams bodies itself; this bounds only bodies parsed in memory (admin JSON).
     bodyLimit: 1024 * 1024,
     // While closing, requests on open connections are still served (close() waits for them)

@@ -40,17 +40,8 @@ export function toFerryError(err: unknown, request: FastifyRequest): FerryError 
   return new FerryError(Codes.INTERNAL, `internal error (request ${request.id}); the operator can find it in the log`);
 }
 
-/**
- * Headers a file response sets before it can still fail (missing bytes, 416): kept on an error,
- * they would make a browser save the JSON under the file's name, or cache it under its ETag.
- */
-const FILE_HEADERS = ['content-disposition', 'etag', 'cache-control', 'accept-ranges', 'content-length'];
-
 export function sendError(err: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const fe = toFerryError(err, request);
-  for (const h of FILE_HEADERS) reply.removeHeader(h);
-  // 416 must say how big the file is (Content-Range: bytes */SIZE); nothing else has a range.
-  if (fe.httpStatus !== 416) reply.removeHeader('content-range');
   const body: Envelope<null> = { code: fe.code, message: fe.message, data: null };
   return reply.code(fe.httpStatus).header('content-type', 'application/json; charset=utf-8').send(body);
 }

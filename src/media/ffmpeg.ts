@@ -6,26 +6,14 @@ import type { MediaConfig } from '../config.ts';
 import type { Box } from './box.ts';
 import { runTool, ToolError } from './run-tool.ts';
 import { unreadable } from './images.ts';
+import { demuxerOf } from '../content-types.ts';
 
 const SAFE_INPUT = ['-protocol_whitelist', 'file', '-nostdin'] as const;
 // ffprobe never reads stdin (and has no -nostdin); it is spawned with stdin closed.
 const SAFE_PROBE = ['-protocol_whitelist', 'file'] as const;
 
-/** ffmpeg demuxer per sniffed content type: the decoder chosen by us, never by the bytes. */
-const DEMUXERS: Record<string, string> = {
-  'audio/amr': 'amr',
-  'audio/mpeg': 'mp3',
-  'video/mp4': 'mov',
-  'video/quicktime': 'mov',
-  'video/x-m4v': 'mov',
-  'video/3gpp': 'mov',
-  'video/3gpp2': 'mov',
-  'video/webm': 'matroska',
-  'video/x-matroska': 'matroska',
-};
-
 export function demuxerFor(contentType: string): string | undefined {
-  return DEMUXERS[contentType];
+  return demuxerOf(contentType);
 }
 
 export interface MediaProbe {

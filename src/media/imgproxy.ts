@@ -1,6 +1,7 @@
 // thumbnail_strategy=1 may hand thumbnails to an external imgproxy-compatible service. Ferry
 // redirects to a signed processing URL whose source is the original in Ferry's own storage
-// (local:// with imgproxy's IMGPROXY_LOCAL_FILESYSTEM_ROOT at the objects folder, or s3://),
+// (the byte store's locator: local:// with imgproxy's IMGPROXY_LOCAL_FILESYSTEM_ROOT at the
+// objects folder, or s3://),
 // so the original never needs a public URL. Signature: imgproxy's documented scheme,
 // base64url(HMAC-SHA256(key, salt + path)) with hex-encoded key and salt.
 import { createHmac } from 'node:crypto';
@@ -10,12 +11,6 @@ export interface ImgproxySettings {
   url: string;
   key: string;
   salt: string;
-}
-
-/** Where imgproxy reads the original: the same object Ferry serves. */
-export function imgproxySource(store: string | undefined, storageKey: string): string {
-  if (store?.startsWith('s3://')) return `${store}/${storageKey}`;
-  return `local:///${storageKey}`;
 }
 
 export function signImgproxyPath(settings: ImgproxySettings, path: string): string {

@@ -3,15 +3,16 @@
 // script or an HTML page never passes as media.
 import { fileTypeFromBuffer } from 'file-type';
 import type { MediaKind } from '../file-types.ts';
+import { typesOf } from '../content-types.ts';
 
 /** file-type reads at most this much for the formats Ferry cares about. */
 export const SNIFF_BYTES = 4100;
 
 const ALLOWED: Record<Exclude<MediaKind, 'file'>, ReadonlySet<string>> = {
-  image: new Set(['image/jpeg', 'image/png', 'image/gif', 'image/webp', 'image/avif', 'image/heic', 'image/heif']),
-  video: new Set(['video/mp4', 'video/quicktime', 'video/3gpp', 'video/3gpp2', 'video/webm', 'video/x-matroska', 'video/x-m4v']),
-  'voice-amr': new Set(['audio/amr']),
-  'voice-mp3': new Set(['audio/mpeg']),
+  image: typesOf('image'),
+  video: typesOf('video'),
+  'voice-amr': typesOf('voice-amr'),
+  'voice-mp3': typesOf('voice-mp3'),
 };
 
 const KIND_NAMES: Record<Exclude<MediaKind, 'file'>, string> = {
@@ -32,30 +33,4 @@ export async function sniff(kind: MediaKind, head: Buffer): Promise<SniffResult>
     return { ok: true, contentType: 'audio/mpeg' };
   }
   return { ok: false, expected: KIND_NAMES[kind] };
-}
-
-/**
- * Types a browser may render inline. Everything else is served as an attachment, so an uploaded
- * HTML or SVG file can never run script on Ferry's origin (matrix-media-repo CVE-2023-41318).
- */
-const INLINE = new Set([
-  'image/jpeg',
-  'image/png',
-  'image/gif',
-  'image/webp',
-  'image/avif',
-  'audio/amr',
-  'audio/mpeg',
-  'video/mp4',
-  'video/quicktime',
-  'video/3gpp',
-  'video/3gpp2',
-  'video/webm',
-  'video/x-matroska',
-  'video/x-m4v',
-  'text/plain; charset=utf-8',
-]);
-
-export function isInlineSafe(contentType: string): boolean {
-  return INLINE.has(contentType);
 }

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import sharp from 'sharp';
 import type { MediaConfig } from '../config.ts';
-import { WorkQueue } from './work-queue.ts';
+import { WorkQueue } from '../primitives/work-queue.ts';
 
 // libvips' operation cache keeps decoded pixels around for repeated identical calls, which
 // Ferry never makes (each derivative is made once), so it would only hold memory.

@@ -81,6 +81,11 @@ export type ClaimResult =
 export class AlreadyExistsError extends Error {}
 
 export interface MetaStore {
+  /**
+   * Whether other processes (other Ferry nodes) may use the same database at the same time:
+   * then work done once across nodes needs a lease in the database, not a lock in memory.
+   */
+  readonly sharedByNodes: boolean;
   /** Bring the schema up to date; safe to call on every start and from many nodes. */
   migrate(): Promise<void>;
   close(): Promise<void>;

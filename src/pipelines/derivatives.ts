@@ -1,23 +1,24 @@
 // Download, media variants: decide what a request wants (the original, a thumbnail, a cover,
 // the voice in another format, or a redirect to an external image service), and for a
 // derivative: look it up, or make it once (single flight), stage it into the byte store beside
-// the original, record it, and hand it to serve-file like any original.
+// the original, record it, and hand it back to the download pipeline like any original.
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
-import { Codes, FerryError } from '../errors.ts';
+import { Codes, FerryError, badParam } from '../errors.ts';
 import type { DerivativeRecord } from '../meta/meta-store.ts';
 import type { Services } from '../services.ts';
-import type { Servable } from '../http/serve-file.ts';
-import type { ReadyFile } from './download.ts';
+import type { ReadyFile } from './ready-file.ts';
+import type { Servable } from './servable.ts';
+import { classOf, extensionOf } from '../content-types.ts';
 import { DEFAULT_COVER_BOX, DEFAULT_THUMBNAIL_BOX, boxFor, type Box } from '../media/box.ts';
 import { checkImageLimits, readImageHeader, resizeImage, type ImageHeader } from '../media/images.ts';
 import { heicToRaster } from '../media/heif.ts';
 import { probeMedia, tooLargeVideo, transcodeVoice, videoCover, type VoiceFormat } from '../media/ffmpeg.ts';
 import { amrDurationMs } from '../media/amr.ts';
-import { imgproxySource, imgproxyUrl } from '../media/imgproxy.ts';
+import { imgproxyUrl } from '../media/imgproxy.ts';
 
 export interface MediaRequest {
   imageType: 1 | 2 | 3;
@@ -35,10 +36,39 @@ type Plan =
   | { kind: 'video-frame'; variant: string; box: Box }
   | { kind: 'voice'; variant: string; to: VoiceFormat };
 
-const IMAGE_TYPES = new Set(['image/jpeg', 'image/png', 'image/gif', 'image/webp', 'image/avif', 'image/heic', 'image/heif']);
-const VIDEO_TYPES = new Set(['video/mp4', 'video/quicktime', 'video/3gpp', 'video/3gpp2', 'video/webm', 'video/x-matroska', 'video/x-m4v']);
-const VOICE_TYPES: Record<string, VoiceFormat> = { 'audio/amr': 'amr', 'audio/mpeg': 'mp3' };
+const VOICE_FORMATS: Partial<Record<string, VoiceFormat>> = { 'voice-amr': 'amr', 'voice-mp3': 'mp3' };
 const VOICE_CONTENT_TYPES: Record<VoiceFormat, string> = { amr: 'audio/amr', mp3: 'audio/mpeg' };
+
+type MediaQuery = Record<string, string | string[] | undefined>;
+
+function one(q: MediaQuery, key: string): string | undefined {
+  const v = q[key];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function dimension(name: string, raw: string | undefined): number | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  if (!/^\d{1,5}$/.test(raw) || Number(raw) < 1 || Number(raw) > 10000) throw badParam(`${name} must be a whole number of pixels from 1 to 10000`);
+  return Number(raw);
+}
+
+/** image_type, w, h, format, thumbnail_strategy and source, validated. */
+export function parseMediaRequest(q: MediaQuery): MediaRequest {
+  const it = one(q, 'image_type') || '1';
+  if (it !== '1' && it !== '2' && it !== '3') throw badParam('image_type must be 1 (original), 2 (thumbnail) or 3 (cover)');
+  const format = one(q, 'format') || undefined;
+  if (format !== undefined && format !== 'amr' && format !== 'mp3') throw badParam('format must be amr or mp3');
+  const ts = one(q, 'thumbnail_strategy') || '1';
+  if (ts !== '1' && ts !== '2') throw badParam('thumbnail_strategy must be 1 or 2');
+  return {
+    imageType: Number(it) as 1 | 2 | 3,
+    w: dimension('w', one(q, 'w')),
+    h: dimension('h', one(q, 'h')),
+    format,
+    thumbnailStrategy: Number(ts) as 1 | 2,
+    miniProgram: one(q, 'source') === 'miniprogram',
+  };
+}
 
 function notSupported(message: string): FerryError {
   return new FerryError(Codes.NOT_SUPPORTED, message);
@@ -46,7 +76,8 @@ function notSupported(message: string): FerryError {
 
 export function planFor(file: ReadyFile, m: MediaRequest): Plan {
   const ct = file.contentType;
-  const voiceOf = VOICE_TYPES[ct];
+  const kind = classOf(ct);
+  const voiceOf = kind && VOICE_FORMATS[kind];
   if (m.format !== undefined || (m.miniProgram && voiceOf !== undefined && m.imageType === 1)) {
     if (m.imageType !== 1) throw notSupported('format and image_type cannot be combined: format converts voice, image_type makes image previews');
     if (voiceOf === undefined) throw notSupported(`format=${m.format ?? 'mp3'} converts voice files only; this file is ${ct}`);
@@ -58,8 +89,8 @@ export function planFor(file: ReadyFile, m: MediaRequest): Plan {
   const thumb = m.imageType === 2;
   const box = boxFor(m.w, m.h, thumb ? DEFAULT_THUMBNAIL_BOX : DEFAULT_COVER_BOX);
   const variant = `${thumb ? 'thumb' : 'cover'}-${box.width}x${box.height}`;
-  if (IMAGE_TYPES.has(ct)) return { kind: 'image', variant, box };
-  if (VIDEO_TYPES.has(ct)) return { kind: 'video-frame', variant, box };
+  if (kind === 'image') return { kind: 'image', variant, box };
+  if (kind === 'video') return { kind: 'video-frame', variant, box };
   throw notSupported(
     thumb
       ? `image_type=2 (thumbnail) is made for images and videos only; this file is ${ct}: ask for the original`
@@ -67,49 +98,58 @@ export function planFor(file: ReadyFile, m: MediaRequest): Plan {
   );
 }
 
-export type Resolved = { kind: 'serve'; file: Servable } | { kind: 'redirect'; location: string };
+/** The stored original or derivative to serve, or the external image service to send the client to. */
+export type Resolved = { kind: 'stored'; file: Servable } | { kind: 'external'; location: string };
+
+/** What the original itself serves as. */
+export function originalOf(file: ReadyFile): Servable {
+  return {
+    appId: file.appId,
+    fileId: file.id,
+    variant: null,
+    storageKey: file.storageKey,
+    size: file.size,
+    sha256: file.sha256,
+    contentType: file.contentType,
+    fileName: file.fileName,
+  };
+}
 
 export async function resolveMedia(s: Services, file: ReadyFile, m: MediaRequest): Promise<Resolved> {
   const plan = planFor(file, m);
-  if (plan.kind === 'original') return { kind: 'serve', file };
+  if (plan.kind === 'original') return { kind: 'stored', file: originalOf(file) };
   const imgproxy = s.config.media.imgproxy;
   if (plan.kind === 'image' && imgproxy && m.thumbnailStrategy === 1 && !m.miniProgram) {
-    return { kind: 'redirect', location: imgproxyUrl(imgproxy, imgproxySource(s.config.store, file.storageKey), plan.box) };
+    return { kind: 'external', location: imgproxyUrl(imgproxy, s.bytes.locator(file.storageKey), plan.box) };
   }
   const d = await derivative(s, file, plan);
-  return { kind: 'serve', file: { storageKey: d.storageKey, size: d.size, sha256: d.sha256, contentType: d.contentType, fileName: derivedName(file.fileName, d.contentType) } };
+  return { kind: 'stored', file: derivativeOf(file, d) };
+}
+
+/** A derivative record as downloads see it: named after the original, with its own extension. */
+export function derivativeOf(file: ReadyFile, d: DerivativeRecord): Servable {
+  return {
+    appId: file.appId,
+    fileId: file.id,
+    variant: d.variant,
+    storageKey: d.storageKey,
+    size: d.size,
+    sha256: d.sha256,
+    contentType: d.contentType,
+    fileName: derivedName(file.fileName, d.contentType),
+  };
 }
 
 export const derivativeKey = (fileId: string, variant: string) => `derived/${fileId}/${variant}`;
 
-/**
- * Derivative records never change once written, so the hot ones are kept in memory: a cached
- * thumbnail then costs what an original download costs, with no extra metadata query.
- */
-const KNOWN_MAX = 10_000;
-const knownRecords = new WeakMap<Services, Map<string, DerivativeRecord>>();
-
-function remember(s: Services, key: string, d: DerivativeRecord): DerivativeRecord {
-  let known = knownRecords.get(s);
-  if (!known) knownRecords.set(s, (known = new Map()));
-  if (known.size >= KNOWN_MAX) known.delete(known.keys().next().value!);
-  known.set(key, d);
-  return d;
-}
-
-/**
- * Files are immutable, so a file found too large or damaged stays so: its verdict is kept and
- * repeated requests for it (a client retrying, or someone hammering a bomb) cost nothing.
- */
-const refusals = new WeakMap<Services, Map<string, FerryError>>();
 const LASTING = new Set<number>([Codes.MEDIA_TOO_LARGE, Codes.MEDIA_UNREADABLE]);
 
 async function derivative(s: Services, file: ReadyFile, plan: Exclude<Plan, { kind: 'original' }>): Promise<DerivativeRecord> {
   const key = `${file.id}/${plan.variant}`;
-  const cached = knownRecords.get(s)?.get(key);
+  const cached = s.knownDerivatives.get(key);
   if (cached) return cached;
   const refusalKey = `${file.id}/${plan.kind}`;
-  const refused = refusals.get(s)?.get(refusalKey);
+  const refused = s.mediaRefusals.get(refusalKey);
   if (refused) throw refused;
   const known = await s.meta.getDerivative(file.id, plan.variant);
   if (known) return remember(s, key, known);
@@ -119,17 +159,15 @@ async function derivative(s: Services, file: ReadyFile, plan: Exclude<Plan, { ki
     try {
       return remember(s, key, again ?? (await makeDerivative(s, file, plan)));
     } catch (err) {
-      if (err instanceof FerryError && LASTING.has(err.code)) rememberRefusal(s, refusalKey, err);
+      if (err instanceof FerryError && LASTING.has(err.code)) s.mediaRefusals.set(refusalKey, err);
       throw err;
     }
   });
 }
 
-function rememberRefusal(s: Services, key: string, err: FerryError): void {
-  let map = refusals.get(s);
-  if (!map) refusals.set(s, (map = new Map()));
-  if (map.size >= KNOWN_MAX) map.delete(map.keys().next().value!);
-  map.set(key, err);
+function remember(s: Services, key: string, d: DerivativeRecord): DerivativeRecord {
+  s.knownDerivatives.set(key, d);
+  return d;
 }
 
 async function makeDerivative(s: Services, file: ReadyFile, plan: Exclude<Plan, { kind: 'original' }>): Promise<DerivativeRecord> {
@@ -218,10 +256,8 @@ async function storeDerivative(s: Services, fileId: string, variant: string, out
   return s.meta.putDerivative({ fileId, variant, storageKey, size, sha256: hash.digest('hex'), contentType, createdAt: Date.now() });
 }
 
-const EXT: Record<string, string> = { 'image/jpeg': 'jpg', 'image/png': 'png', 'audio/mpeg': 'mp3', 'audio/amr': 'amr' };
-
 function derivedName(original: string | null, contentType: string): string | null {
   if (!original) return null;
   const base = original.replace(/\.[^.]*$/, '') || 'file';
-  return `${base}.${EXT[contentType] ?? 'bin'}`;
+  return `${base}.${extensionOf(contentType) ?? 'bin'}`;
 }

@@ -16,14 +16,16 @@ import { STALE_CLAIM_MS } from './upload.ts';
 /** The content type a direct PUT must carry (signed into the URL): what Android sends. */
 export const DIRECT_UPLOAD_CONTENT_TYPE = 'application/octet-stream';
 
+/** Whether the app's uploads go straight to the store: it is listed, and the store takes them. */
 export function takesDirectUploads(s: Services, appId: string): boolean {
-  return s.config.s3.directUploadApps.has(appId) && s.bytes.presignPut !== undefined && s.bytes.head !== undefined;
+  return s.config.directUploadApps.has(appId) && s.bytes.directUploads !== undefined;
 }
 
-/** A presigned PUT for the slot's object. */
-export async function directUploadUrl(s: Services, file: FileRecord): Promise<string> {
-  const put = await s.bytes.presignPut!(file.storageKey, DIRECT_UPLOAD_CONTENT_TYPE);
-  return put.url;
+/** A presigned PUT for the slot's object, or null when the app's uploads come through Ferry. */
+export async function directUploadUrl(s: Services, file: FileRecord): Promise<string | null> {
+  const direct = s.bytes.directUploads;
+  if (!direct || !s.config.directUploadApps.has(file.appId)) return null;
+  return (await direct.presignPut(file.storageKey, DIRECT_UPLOAD_CONTENT_TYPE)).url;
 }
 
 /**
@@ -34,7 +36,7 @@ export async function directUploadUrl(s: Services, file: FileRecord): Promise<st
  */
 export async function confirmDirectUpload(s: Services, file: FileRecord): Promise<FileRecord> {
   if (file.status === 'ready' || !takesDirectUploads(s, file.appId)) return file;
-  const info = await s.bytes.head!(file.storageKey);
+  const info = await s.bytes.head(file.storageKey);
   if (!info) return file;
   const now = Date.now();
   // The presigned URL enforced the upload deadline; bytes that made it count even when the

@@ -1,55 +1,150 @@
-// Download: resolve a chat file_sign or an avatar object_name to a ready file the caller may
-// read. Serving the bytes (ranges, caching, safe headers) is http/serve-file.ts.
-import type { Caller } from '../auth/credentials.ts';
-import { verifySign, type SignClaims } from '../auth/file-sign.ts';
-import { checkCanRead } from '../access/rules.ts';
-import { Codes, FerryError, badParam } from '../errors.ts';
-import type { FileRecord } from '../meta/meta-store.ts';
+// Download: who asks (credentials), for what (the file_sign or avatar name, checked against the
+// access rules), the file record, the media variant, and then one outcome, returned as a value
+// for http/ to write: not modified, a redirect (to the store, to the external image service, or
+// to Ferry's own signed blob URL), the bytes (whole or a range), or a range it cannot satisfy.
+import type { Readable } from 'node:stream';
+import { authenticate, type Headers, type Query } from '../auth/credentials.ts';
+import { mintBlobCapability, readBlobCapability, verifyBlobCapability, windowedExpiry } from '../auth/blob-capability.ts';
+import { SMALL_READ_BYTES, type ByteRange } from '../bytes/byte-store.ts';
+import { Codes, FerryError } from '../errors.ts';
 import type { Services } from '../services.ts';
-import { confirmDirectUpload } from './direct-upload.ts';
+import { derivativeOf, originalOf, parseMediaRequest, resolveMedia, type MediaRequest } from './derivatives.ts';
+import { findAvatar, findChatFile, requireReady, type ReadyFile } from './ready-file.ts';
+import { etagOf, isNotModified, linkName, rangeFor, safeFileHeaders, type Servable } from './servable.ts';
 
-export interface ReadyFile extends FileRecord {
-  size: number;
-  sha256: string;
-  contentType: string;
+/** The request as the pipeline needs it: every value still as the client sent it. */
+export interface DownloadRequest {
+  method: 'GET' | 'HEAD';
+  headers: Headers;
+  query: Query;
 }
 
-function requireReady(file: FileRecord | null): ReadyFile {
-  if (!file) throw new FerryError(Codes.NOT_FOUND, 'file not found');
-  if (file.status !== 'ready' || file.size === null || file.sha256 === null || file.contentType === null) {
-    throw new FerryError(Codes.NOT_UPLOADED, 'file has not been uploaded yet');
+export type DownloadOutcome =
+  | { kind: 'not-modified'; headers: Record<string, string> }
+  | { kind: 'redirect'; location: string; headers: Record<string, string> }
+  | { kind: 'bytes'; status: 200 | 206; headers: Record<string, string>; body: Readable | Buffer | null }
+  | { kind: 'unsatisfiable'; size: number };
+
+/** The URL carries the caller's token, so only the caller's own cache may keep the answer. */
+const TOKEN_URL_CACHE = 'private, max-age=86400';
+/** An object's bytes never change under its key, so a fetched copy may be kept for a day. */
+const MAX_OBJECT_CACHE_S = 86400;
+/** An external image service's answer for one source and box never changes either. */
+const EXTERNAL_CACHE = 'private, max-age=3600';
+
+/** GET/HEAD /file/download/chat */
+export async function runChatDownload(s: Services, req: DownloadRequest): Promise<DownloadOutcome> {
+  const caller = await authenticate(s.apps, req.headers, req.query);
+  const media = parseMediaRequest(req.query);
+  const { file } = await findChatFile(s, caller, first(req.query.file_sign));
+  return deliverMedia(s, req, file, media);
+}
+
+/** GET/HEAD /file/download/avatar: avatars are public within their app. */
+export async function runAvatarDownload(s: Services, req: DownloadRequest): Promise<DownloadOutcome> {
+  const caller = await authenticate(s.apps, req.headers, req.query, { actAs: { userId: false, groupId: false } });
+  const media = parseMediaRequest(req.query);
+  const file = await findAvatar(s, caller.principal.appId, first(req.query.object_name));
+  return deliverMedia(s, req, file, media);
+}
+
+/**
+ * GET/HEAD /file/blob/<capability>/<name>: the capability is the only credential. It names one
+ * stored object; what that object is (type, name, size) comes from its record, as for any
+ * download, so the answer carries the same safe headers.
+ */
+export async function runBlobDownload(s: Services, req: DownloadRequest, capability: string): Promise<DownloadOutcome> {
+  const claimed = readBlobCapability(capability);
+  const keys = await s.apps.get(claimed.appId);
+  if (!keys) throw new FerryError(Codes.BAD_LINK, 'download link is invalid (tampered, or of another file)');
+  const cap = verifyBlobCapability(keys.app.signKey, claimed);
+  const file = requireReady(await s.meta.getFile(cap.appId, cap.fileId));
+  const servable = await storedObject(s, file, cap.variant);
+  const maxAge = Math.min(MAX_OBJECT_CACHE_S, Math.max(0, cap.expiresAt - Math.floor(Date.now() / 1000)));
+  return deliver(s, req, servable, { mayRedirect: false, cacheControl: `private, max-age=${maxAge}` });
+}
+
+/** The original (variant null) or a derivative that has been made already. */
+async function storedObject(s: Services, file: ReadyFile, variant: string | null): Promise<Servable> {
+  if (variant === null) return originalOf(file);
+  const d = await s.meta.getDerivative(file.id, variant);
+  if (!d) throw new FerryError(Codes.NOT_FOUND, 'file not found');
+  return derivativeOf(file, d);
+}
+
+async function deliverMedia(s: Services, req: DownloadRequest, file: ReadyFile, media: MediaRequest): Promise<DownloadOutcome> {
+  const target = await resolveMedia(s, file, media);
+  if (target.kind === 'external') return { kind: 'redirect', location: target.location, headers: { 'cache-control': EXTERNAL_CACHE } };
+  // Mini-programs may only fetch from the domains their operator whitelisted, which the store
+  // (or a blob URL on another host name) usually is not: they are always streamed.
+  return deliver(s, req, target.file, { mayRedirect: !media.miniProgram, cacheControl: TOKEN_URL_CACHE });
+}
+
+/**
+ * The last step of every download: a revalidation that matches is answered at once; a GET in
+ * redirect mode goes to a token-free URL (HEAD stays here: it is cheap, and a presigned GET
+ * does not answer HEAD); otherwise the bytes, whole or one range.
+ */
+async function deliver(
+  s: Services,
+  req: DownloadRequest,
+  file: Servable,
+  opts: { mayRedirect: boolean; cacheControl: string },
+): Promise<DownloadOutcome> {
+  const headers = { ...safeFileHeaders(file), 'cache-control': opts.cacheControl };
+  if (isNotModified(first(req.headers['if-none-match']), file)) return { kind: 'not-modified', headers };
+  const range = rangeFor({ range: first(req.headers.range), ifRange: first(req.headers['if-range']) }, file);
+  if (range === 'unsatisfiable') return { kind: 'unsatisfiable', size: file.size };
+  if (req.method === 'GET' && opts.mayRedirect && s.config.download === 'redirect') return redirectFor(s, file);
+  const lengthHeaders: Record<string, string> = range
+    ? { 'content-range': `bytes ${range.start}-${range.end}/${file.size}`, 'content-length': String(range.end - range.start + 1) }
+    : { 'content-length': String(file.size) };
+  const body = req.method === 'HEAD' ? null : await openBody(s, file, range);
+  return { kind: 'bytes', status: range ? 206 : 200, headers: { ...headers, ...lengthHeaders }, body };
+}
+
+async function openBody(s: Services, file: Servable, range: ByteRange | null): Promise<Readable | Buffer> {
+  const want = range ?? { start: 0, end: file.size - 1 };
+  if (s.bytes.readSmall && file.size > 0 && want.end - want.start < SMALL_READ_BYTES) return s.bytes.readSmall(file.storageKey, want);
+  return s.bytes.read(file.storageKey, range ?? undefined);
+}
+
+/**
+ * 302 to a URL that needs no token: a presigned URL when the store hands them out (it answers
+ * with the same type and disposition Ferry would), else Ferry's own blob URL. Either is reused
+ * for part of its life, and the redirect may be cached as long as the same URL would come back
+ * anyway, so a browser's cached copy keeps being used. The ETag stays, for revalidation.
+ */
+async function redirectFor(s: Services, file: Servable): Promise<DownloadOutcome> {
+  const presigner = s.bytes.presigner;
+  let location: string;
+  let reusableUntilMs: number;
+  if (presigner) {
+    const signed = await presigner.presignGet(file.storageKey, {
+      contentType: file.contentType,
+      contentDisposition: safeFileHeaders(file)['content-disposition']!,
+      cacheControl: `private, max-age=${MAX_OBJECT_CACHE_S}, immutable`,
+    });
+    location = signed.url;
+    reusableUntilMs = signed.reusableUntil;
+  } else {
+    const { expiresAt, reusableUntil } = windowedExpiry(s.config.blobUrlTtlSeconds);
+    location = await blobUrl(s, file, expiresAt);
+    reusableUntilMs = reusableUntil * 1000;
   }
-  return file as ReadyFile;
+  const maxAge = Math.max(0, Math.floor((reusableUntilMs - Date.now()) / 1000));
+  return { kind: 'redirect', location, headers: { etag: etagOf(file), 'cache-control': `private, max-age=${maxAge}` } };
 }
 
-/** A direct upload becomes ready when it is first needed (pipelines/direct-upload.ts). */
-async function confirmed(s: Services, file: FileRecord | null): Promise<FileRecord | null> {
-  return file && file.status !== 'ready' ? confirmDirectUpload(s, file) : file;
+/** Ferry's own token-free URL for one stored object until expiresAt (unix seconds). */
+export async function blobUrl(s: Services, file: Servable, expiresAt: number): Promise<string> {
+  const keys = await s.apps.get(file.appId);
+  if (!keys) throw new FerryError(Codes.APP_NOT_FOUND, 'app_id not found');
+  const cap = mintBlobCapability(keys.app.signKey, { appId: file.appId, fileId: file.fileId, variant: file.variant, expiresAt });
+  return s.urls.blob(cap, linkName(file));
 }
 
-export async function resolveChatFile(s: Services, caller: Caller, rawSign: string | undefined): Promise<{ file: ReadyFile; sign: SignClaims }> {
-  const sign = verifySign(caller.keys, rawSign);
-  // Access is decided by the sign's conversation: a forwarded sign names the new one.
-  await checkCanRead(s.meta, caller.principal, { fromId: sign.from_id, toId: sign.to_id, toType: sign.to_type });
-  const file = requireReady(await confirmed(s, await s.meta.getFile(caller.principal.appId, sign.fid)));
-  return { file, sign };
-}
-
-const OBJECT_NAME = /^[A-Za-z0-9._-]{1,128}$/;
-
-export function parseObjectName(raw: string | undefined): string {
-  if (raw === undefined || raw === '') throw badParam('object_name is required');
-  if (raw.length > 128) throw badParam('object_name is too long (128 characters at most)');
-  if (!OBJECT_NAME.test(raw) || raw.includes('..')) {
-    throw badParam('object_name may only contain letters, digits, ".", "_" and "-" (no "/", "..", or control characters)');
-  }
-  return raw;
-}
-
-/** Avatars are public within their app: any valid token of the app may read them. */
-export async function resolveAvatar(s: Services, caller: Caller, rawName: string | undefined): Promise<ReadyFile> {
-  const name = parseObjectName(rawName);
-  const file = await s.meta.getFile(caller.principal.appId, name);
-  if (file && file.kind === 'chat') throw new FerryError(Codes.NOT_FOUND, 'avatar not found');
-  return requireReady(await confirmed(s, file));
+/** uni-app can send a key twice: the first one wins. */
+function first(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
 }

@@ -5,15 +5,14 @@ import { mintSign } from '../auth/file-sign.ts';
 import { checkCanSendTo } from '../access/rules.ts';
 import type { ToType } from '../file-types.ts';
 import type { Services } from '../services.ts';
-import { resolveChatFile } from './download.ts';
-import { chatDownloadUrl } from './urls.ts';
+import { findChatFile } from './ready-file.ts';
 
 export async function forwardFile(
   s: Services,
   caller: Caller,
   req: { sign: string | undefined; toId: string; toType: ToType },
 ): Promise<string> {
-  const { file, sign } = await resolveChatFile(s, caller, req.sign);
+  const { file, sign } = await findChatFile(s, caller, req.sign);
   await checkCanSendTo(s.meta, caller.principal, req.toType, req.toId);
   const next = mintSign(caller.keys, {
     fid: file.id,
@@ -23,5 +22,5 @@ export async function forwardFile(
     // A group's shared file (200–203) forwarded to a user becomes the plain kind (100–103).
     ft: req.toType === 1 && sign.ft >= 200 && sign.ft <= 203 ? sign.ft - 100 : sign.ft,
   });
-  return chatDownloadUrl(s.config.publicUrl, next);
+  return s.urls.chatDownload(next);
 }

@@ -7,8 +7,7 @@ import { badParam } from '../errors.ts';
 import type { FileTypeInfo, ToType } from '../file-types.ts';
 import type { FileKind, FileRecord } from '../meta/meta-store.ts';
 import type { Services } from '../services.ts';
-import { avatarDownloadUrl, chatDownloadUrl, uploadUrl } from './urls.ts';
-import { directUploadUrl, takesDirectUploads } from './direct-upload.ts';
+import { directUploadUrl } from './direct-upload.ts';
 
 export interface UploadSlot {
   upload_url: string;
@@ -64,7 +63,7 @@ export async function issueChatSlot(
   const from = senderOf(who);
   const file = await createSlot(s, who.appId, { kind: 'chat', fileType: req.type.code, ownerId: from, toId: req.toId, toType: req.toType });
   const sign = mintSign(caller.keys, { fid: file.id, from_id: from, to_id: req.toId, to_type: req.toType, ft: req.type.code });
-  return slotAnswer(s, file, chatDownloadUrl(s.config.publicUrl, sign));
+  return slotAnswer(s, file, s.urls.chatDownload(sign));
 }
 
 export async function issueAvatarSlot(s: Services, caller: Caller, groupId: string | undefined): Promise<UploadSlot> {
@@ -81,13 +80,12 @@ export async function issueAvatarSlot(s: Services, caller: Caller, groupId: stri
     toId: groupId ?? null,
     toType: groupId === undefined ? null : 2,
   });
-  return slotAnswer(s, file, avatarDownloadUrl(s.config.publicUrl, file.id));
+  return slotAnswer(s, file, s.urls.avatarDownload(file.id));
 }
 
 async function slotAnswer(s: Services, file: FileRecord, downloadUrl: string): Promise<UploadSlot> {
-  if (takesDirectUploads(s, file.appId)) {
-    // The app's clients all honour upload_method: the bytes go straight into the bucket.
-    return { upload_url: await directUploadUrl(s, file), upload_method: 'PUT', oss_body_param: {}, download_url: downloadUrl };
-  }
-  return { upload_url: uploadUrl(s.config.publicUrl, file.slotId), upload_method: 'POST', oss_body_param: {}, download_url: downloadUrl };
+  const direct = await directUploadUrl(s, file);
+  // The app's clients all honour upload_method: the bytes go straight into the bucket.
+  if (direct !== null) return { upload_url: direct, upload_method: 'PUT', oss_body_param: {}, download_url: downloadUrl };
+  return { upload_url: s.urls.upload(file.slotId), upload_method: 'POST', oss_body_param: {}, download_url: downloadUrl };
 }

@@ -45,28 +45,14 @@ async function claim(s: Services, slotId: string): Promise<FileRecord> {
 type Receive = (stage: (source: Readable, fileName: string | null) => Promise<StagedUpload>) => Promise<StagedUpload | null>;
 
 /**
- * Uploads still running, per Ferry. A client whose connection is cut during shutdown no longer
- * holds the HTTP server open, but its upload is still discarding staged bytes and giving its
- * slot back: shutdown waits for that before it closes the stores.
- */
-const running = new WeakMap<Services, Set<Promise<void>>>();
-
-export async function uploadsSettled(s: Services): Promise<void> {
-  await Promise.allSettled([...(running.get(s) ?? [])]);
-}
-
-/**
  * Run one upload against a slot. receive() streams the request's file into stage() and returns
- * what was staged (or null when the request held no file).
+ * what was staged (or null when the request held no file). A client whose connection is cut
+ * during shutdown no longer holds the HTTP server open, but its upload is still discarding
+ * staged bytes and giving its slot back: shutdown waits for s.uploadsInFlight before it closes
+ * the stores.
  */
 export function receiveUpload(s: Services, slotId: string, receive: Receive): Promise<void> {
-  let set = running.get(s);
-  if (!set) running.set(s, (set = new Set()));
-  const run = runUpload(s, slotId, receive);
-  set.add(run);
-  const forget = () => void set.delete(run);
-  run.then(forget, forget);
-  return run;
+  return s.uploadsInFlight.track(runUpload(s, slotId, receive));
 }
 
 async function runUpload(s: Services, slotId: string, receive: Receive): Promise<void> {

@@ -148,8 +148,19 @@ export interface Fetched {
   json: { code: number; message: string | null; data: unknown } | null;
 }
 
+/**
+ * Fetch a download as a client would: a redirect to Ferry's own token-free blob URL (the default
+ * FERRY_DOWNLOAD=redirect) is followed, with the same request headers; a redirect anywhere else
+ * (the bucket, an external image service) is returned as it is, for the test to look at.
+ */
 export async function download(slot: Slot, creds: Creds, extra = '', init: RequestInit = {}): Promise<Fetched> {
-  const res = await fetch(withCreds(slot.download_url, creds, extra), { redirect: 'manual', ...init });
+  const url = withCreds(slot.download_url, creds, extra);
+  let res = await fetch(url, { redirect: 'manual', ...init });
+  const location = res.headers.get('location');
+  if (res.status === 302 && location && new URL(location).origin === new URL(url).origin && new URL(location).pathname.startsWith('/file/blob/')) {
+    await res.arrayBuffer();
+    res = await fetch(location, { redirect: 'manual', ...init });
+  }
   const body = Buffer.from(await res.arrayBuffer());
   const isJson = (res.headers.get('content-type') ?? '').startsWith('application/json');
   return { status: res.status, headers: res.headers, body, json: isJson ? (JSON.parse(body.toString('utf8')) as Fetched['json']) : null };

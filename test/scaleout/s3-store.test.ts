@@ -27,7 +27,6 @@ const optionsFor = (e: Record<string, string>, extra: Partial<S3StoreOptions> = 
   secretKey: e.FERRY_S3_SECRET_KEY,
   forcePathStyle: true,
   urlTtlSeconds: 600,
-  download: 'redirect',
   scratchDir: path.join(os.tmpdir(), `ferry-s3-parts-${process.pid}`),
   ...extra,
 });
@@ -122,14 +121,17 @@ test('presigned GETs carry the answer headers, are the same within their window,
   assert.equal((await fetch(one.url.replace('attachment', 'inline'))).status, 403);
 });
 
-test('presigned URLs are signed for the public endpoint when one is set; stream mode hands out none', async () => {
+test('presigned URLs are signed for the public endpoint when one is set', async () => {
   const pub = new S3ByteStore(optionsFor(env, { publicEndpoint: 'https://files.example.test' }));
   const signed = await pub.presignGet('files/t/p', { contentType: 'text/plain', contentDisposition: 'inline', cacheControl: 'private' });
-  assert.ok(signed?.url.startsWith(`https://files.example.test/${bucket.bucket}/files/t/p?`), signed?.url);
+  assert.ok(signed.url.startsWith(`https://files.example.test/${bucket.bucket}/files/t/p?`), signed.url);
   await pub.close();
-  const streaming = new S3ByteStore(optionsFor(env, { download: 'stream' }));
-  assert.equal(await streaming.presignGet('files/t/p', { contentType: 'text/plain', contentDisposition: 'inline', cacheControl: 'private' }), null);
-  await streaming.close();
+});
+
+test('the store declares presigned GETs and direct uploads, and locates objects as s3://bucket/key', () => {
+  assert.ok(store.presigner);
+  assert.ok(store.directUploads);
+  assert.equal(store.locator('files/a/abc'), `s3://${bucket.bucket}/files/a/abc`);
 });
 
 test('a presigned PUT accepts only its signed content type', async () => {

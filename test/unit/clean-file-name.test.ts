@@ -5,7 +5,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { cleanFileName } from '../../src/pipelines/upload.ts';
-import { contentDisposition } from '../../src/http/serve-file.ts';
+import { dispositionOf, type Servable } from '../../src/pipelines/servable.ts';
+
+const contentDisposition = (_kind: 'attachment', name: string) =>
+  dispositionOf({ appId: 'a', fileId: 'f', variant: null, storageKey: 'k', size: 1, sha256: '0'.repeat(64), contentType: 'application/octet-stream', fileName: name } satisfies Servable);
 
 /** No lone surrogate: half an emoji cannot be UTF-8 encoded into a header. */
 const wellFormed = (s: string) => !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s);

@@ -1,58 +1,69 @@
-// contentDisposition names the file a browser saves. The header must stay plain ASCII (no
-// header injection, no mojibake), carry an ASCII fallback for old agents, and the exact UTF-8
-// name in RFC 5987 form, so a Chinese voice file name survives.
+// The name a browser saves a download under, and whether it may show it inline. The header
+// comes from the content-disposition library: plain ASCII names as they are, any other name
+// with an ASCII fallback plus the exact UTF-8 name in RFC 5987 form, so a Chinese voice file
+// name survives; no header injection, whatever the name.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { contentDisposition } from '../../src/http/serve-file.ts';
-import { isInlineSafe } from '../../src/media/sniff.ts';
+import { dispositionOf, linkName, servedName, type Servable } from '../../src/pipelines/servable.ts';
+import { isInlineSafe } from '../../src/content-types.ts';
 
-/** The filename*=UTF-8''… value, decoded. */
-function extendedName(header: string): string {
-  const m = /filename\*=UTF-8''([^;\s]*)$/.exec(header);
-  assert.ok(m, `no filename* in ${header}`);
-  return decodeURIComponent(m[1]!);
+const file = (fileName: string | null, contentType = 'application/octet-stream'): Servable => ({
+  appId: 'a',
+  fileId: 'f',
+  variant: null,
+  storageKey: 'files/f/f',
+  size: 1,
+  sha256: '0'.repeat(64),
+  contentType,
+  fileName,
+});
+
+/** The filename*=UTF-8''… value, decoded, or the plain quoted name when there is none. */
+function savedName(header: string): string {
+  const ext = /filename\*=UTF-8''([^;\s]*)$/.exec(header);
+  if (ext) return decodeURIComponent(ext[1]!);
+  const plain = /filename="((?:[^"\\]|\\.)*)"/.exec(header);
+  assert.ok(plain, header);
+  return plain[1]!.replace(/\\(.)/g, '$1');
 }
 
-test('语音.amr: ASCII fallback plus the exact UTF-8 name', () => {
-  assert.equal(contentDisposition('inline', '语音.amr'), `inline; filename="__.amr"; filename*=UTF-8''%E8%AF%AD%E9%9F%B3.amr`);
-  assert.equal(extendedName(contentDisposition('attachment', '语音.amr')), '语音.amr');
+test('语音.amr: ASCII fallback plus the exact UTF-8 name; voice is inline', () => {
+  const h = dispositionOf(file('语音.amr', 'audio/amr'));
+  assert.match(h, /^inline; filename="\?\?\.amr"; filename\*=UTF-8''%E8%AF%AD%E9%9F%B3\.amr$/);
+  assert.equal(savedName(h), '语音.amr');
 });
 
-test('a plain ASCII name is the same in both forms', () => {
-  assert.equal(contentDisposition('attachment', 'report-2024.pdf'), `attachment; filename="report-2024.pdf"; filename*=UTF-8''report-2024.pdf`);
+test('a plain ASCII name is sent as it is; unknown bytes are an attachment', () => {
+  assert.equal(dispositionOf(file('report-2024.pdf')), 'attachment; filename="report-2024.pdf"');
 });
 
-test('quotes, backslashes and line breaks cannot break out of the header', () => {
-  const h = contentDisposition('attachment', 'a"b\\c\r\nSet-Cookie: x=1.html');
-  assert.doesNotMatch(h, /[\r\n]/);
-  assert.match(h, /^attachment; filename="a_b_c__Set-Cookie: x=1\.html"; filename\*=UTF-8''/);
-  assert.equal(extendedName(h), 'a"b\\c\r\nSet-Cookie: x=1.html');
+test('without an uploaded name, the file is called file.EXT after its type', () => {
+  assert.equal(servedName(file(null, 'image/jpeg')), 'file.jpg');
+  assert.equal(servedName(file(null)), 'file');
 });
 
-test("RFC 5987 attr-chars only: ' ( ) * are percent-encoded too", () => {
-  const h = contentDisposition('attachment', "it's (final)*.txt");
-  assert.ok(h.endsWith(`filename*=UTF-8''it%27s%20%28final%29%2A.txt`), h);
+test('a link name ends in the extension of the type it is served as', () => {
+  assert.equal(linkName(file('holiday.JPG', 'image/jpeg')), 'holiday.jpg');
+  assert.equal(linkName(file('x.html', 'image/png')), 'x.png');
+  assert.equal(linkName(file(null, 'image/jpeg')), 'file.jpg');
+  assert.equal(linkName(file('notes.txt')), 'notes.txt');
 });
 
-test('property: any name gives a printable-ASCII header whose filename* decodes to the name', () => {
+test('property: any name gives a header without line breaks that names the file exactly', () => {
   fc.assert(
-    fc.property(fc.constantFrom('inline' as const, 'attachment' as const), fc.string({ unit: 'binary', maxLength: 80 }), (kind, name) => {
-      const h = contentDisposition(kind, name);
-      assert.match(h, /^[\x20-\x7e]*$/);
-      assert.ok(h.startsWith(`${kind}; filename="`));
-      const fallback = /^[a-z]+; filename="([^"]*)"; filename\*=/.exec(h);
-      assert.ok(fallback, h);
-      assert.doesNotMatch(fallback[1]!, /["\\]/);
-      assert.match(/filename\*=UTF-8''(.*)$/.exec(h)![1]!, /^[A-Za-z0-9!#$&+\-.^_`|~%]*$/);
-      assert.equal(extendedName(h), name);
+    fc.property(fc.string({ unit: 'grapheme', maxLength: 60 }).filter((n) => n.length > 0 && !/[\\/]/.test(n)), (name) => {
+      const h = dispositionOf(file(name, 'image/png'));
+      assert.doesNotMatch(h, /[\r\n]/);
+      assert.ok(h.startsWith('inline; filename="'), h);
+      assert.equal(savedName(h), name);
     }),
   );
 });
 
-test('only media and plain text may be inline; markup, scripts and unknown bytes are attachments', () => {
+test('only media (but HEIC) and plain text may be inline; markup, scripts and unknown bytes are attachments', () => {
   for (const t of ['image/jpeg', 'image/png', 'image/gif', 'image/webp', 'audio/amr', 'audio/mpeg', 'video/mp4', 'video/webm']) assert.ok(isInlineSafe(t), t);
-  for (const t of ['text/html', 'image/svg+xml', 'application/xml', 'text/xml', 'application/javascript', 'application/pdf', 'application/octet-stream', 'application/xhtml+xml', '']) {
+  for (const t of ['text/html', 'image/svg+xml', 'image/heic', 'application/xml', 'text/xml', 'application/javascript', 'application/pdf', 'application/octet-stream', 'application/xhtml+xml', '']) {
     assert.equal(isInlineSafe(t), false, t);
   }
 });

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { parseRange } from '../../src/http/serve-file.ts';
+import { parseRange } from '../../src/pipelines/servable.ts';
 
 test('no header, or an empty one, means the whole file', () => {
   assert.equal(parseRange(undefined, 100), null);

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
-import type { ByteRange, ByteStore, StagedObject } from '../byte-store.ts';
+import type { ByteRange, ByteStore, ObjectInfo, StagedObject } from '../byte-store.ts';
 import { ObjectNotFoundError, StorageError } from '../byte-store.ts';
 
 const SAFE_KEY = /^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/;
@@ -87,6 +87,21 @@ export class LocalByteStore implements ByteStore {
     } finally {
       await fh.close();
     }
+  }
+
+  async head(key: string): Promise<ObjectInfo | null> {
+    try {
+      const st = await fsp.stat(this.pathOf(key));
+      return { size: st.size, contentType: null };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw new StorageError((err as Error).message);
+    }
+  }
+
+  /** imgproxy reads local:///KEY with IMGPROXY_LOCAL_FILESYSTEM_ROOT set to the objects folder. */
+  locator(key: string): string {
+    return `local:///${key}`;
   }
 
   async delete(key: string): Promise<void> {

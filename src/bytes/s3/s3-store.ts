@@ -1,7 +1,7 @@
 // The scale-out column: objects in an S3-compatible bucket (AWS S3, Ceph RGW, MinIO…). Uploads
 // stream into the bucket as multipart uploads whose parts are spooled to a scratch folder
-// (part-spool.ts), so a node's memory does not grow with file size or with concurrent uploads. Downloads can skip Ferry entirely: presignGet() hands out a GET URL
-// signed for the public endpoint, and the same URL comes back for a while (from any node) so
+// (part-spool.ts), so a node's memory does not grow with file size or with concurrent uploads.
+// Downloads can skip Ferry entirely: presignGet() hands out a GET URL signed for the public endpoint, and the same URL comes back for a while (from any node) so
 // browser caches keep working.
 import type { Readable } from 'node:stream';
 import type { Config } from '../../config.ts';
@@ -18,12 +18,24 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import type { ByteRange, ByteStore, ObjectInfo, PresignedGet, PresignGetOptions, PresignedPut, StagedObject } from '../byte-store.ts';
+import { LRUCache } from 'lru-cache';
+import type {
+  ByteRange,
+  ByteStore,
+  DirectUploads,
+  ObjectInfo,
+  PresignedGet,
+  PresignGetOptions,
+  PresignedPut,
+  Presigner,
+  StagedObject,
+} from '../byte-store.ts';
 import { ObjectNotFoundError, StorageError } from '../byte-store.ts';
 import { SourceError, spoolToS3 } from './part-spool.ts';
 
 /** The FERRY_S3_* settings (config.ts), plus what only the store needs. */
-export interface S3StoreOptions extends Omit<Config['s3'], 'directUploadApps'> {
+type S3Settings = Config['s3'];
+export interface S3StoreOptions extends S3Settings {
   bucket: string;
   /** scratch folder for parts on their way into the bucket (only this process uses it) */
   scratchDir: string;
@@ -87,12 +99,14 @@ async function sweepScratch(dir: string): Promise<void> {
   }
 }
 
-export class S3ByteStore implements ByteStore {
+export class S3ByteStore implements ByteStore, Presigner, DirectUploads {
+  readonly presigner: Presigner = this;
+  readonly directUploads: DirectUploads = this;
   private readonly client: S3Client;
   private readonly signer: S3Client;
   private readonly bucket: string;
   private readonly scratchDir: string;
-  private readonly signed = new Map<string, PresignedGet>();
+  private readonly signed = new LRUCache<string, PresignedGet>({ max: SIGNED_URLS_KEPT });
 
   constructor(private readonly opts: S3StoreOptions) {
     this.bucket = opts.bucket;
@@ -175,8 +189,11 @@ export class S3ByteStore implements ByteStore {
     }
   }
 
-  async presignGet(key: string, opts: PresignGetOptions): Promise<PresignedGet | null> {
-    if (this.opts.download !== 'redirect') return null;
+  locator(key: string): string {
+    return `s3://${this.bucket}/${key}`;
+  }
+
+  async presignGet(key: string, opts: PresignGetOptions): Promise<PresignedGet> {
     const ttl = this.opts.urlTtlSeconds;
     // Sign as of the start of the current window: every request (on every node) in the same
     // window gets the same URL, so a browser's cached copy of it stays valid. Half the TTL:
@@ -201,8 +218,6 @@ export class S3ByteStore implements ByteStore {
     );
     const out = { url, reusableUntil: (signedAt + window) * 1000, expiresAt: (signedAt + ttl) * 1000 };
     this.signed.set(id, out);
-    // Map order is insertion order: drop the oldest beyond the bound.
-    if (this.signed.size > SIGNED_URLS_KEPT) this.signed.delete(this.signed.keys().next().value!);
     return out;
   }
 

@@ -88,6 +88,7 @@ function insertFile(db: Kysely<Database>, f: FileRecord) {
 export class SqlMetaStore implements MetaStore {
   constructor(
     private readonly db: Kysely<Database>,
+    readonly sharedByNodes: boolean,
     private readonly onClose: () => Promise<void> = async () => {},
   ) {}
 

@@ -20,7 +20,8 @@ export function openSqliteMetaStore(dataDir: string): SqlMetaStore {
   sqlite.pragma('cache_size = -65536');
   sqlite.pragma('foreign_keys = ON');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
-  return new SqlMetaStore(db);
+  // One process owns the data folder (its disk store is not shared either).
+  return new SqlMetaStore(db, false);
 }
 
 /**

@@ -1,0 +1,56 @@
+// The file record a download or a forward is about: a chat file_sign verified and its
+// conversation checked against the access rules, or an avatar's object_name, resolved to a
+// record whose bytes are all there.
+import type { Caller } from '../auth/credentials.ts';
+import { verifySign, type SignClaims } from '../auth/file-sign.ts';
+import { checkCanRead } from '../access/rules.ts';
+import { Codes, FerryError, badParam } from '../errors.ts';
+import type { FileRecord } from '../meta/meta-store.ts';
+import type { Services } from '../services.ts';
+import { confirmDirectUpload } from './direct-upload.ts';
+
+export interface ReadyFile extends FileRecord {
+  size: number;
+  sha256: string;
+  contentType: string;
+}
+
+export function requireReady(file: FileRecord | null): ReadyFile {
+  if (!file) throw new FerryError(Codes.NOT_FOUND, 'file not found');
+  if (file.status !== 'ready' || file.size === null || file.sha256 === null || file.contentType === null) {
+    throw new FerryError(Codes.NOT_UPLOADED, 'file has not been uploaded yet');
+  }
+  return file as ReadyFile;
+}
+
+/** A direct upload becomes ready when it is first needed (pipelines/direct-upload.ts). */
+async function confirmed(s: Services, file: FileRecord | null): Promise<FileRecord | null> {
+  return file && file.status !== 'ready' ? confirmDirectUpload(s, file) : file;
+}
+
+export async function findChatFile(s: Services, caller: Caller, rawSign: string | undefined): Promise<{ file: ReadyFile; sign: SignClaims }> {
+  const sign = verifySign(caller.keys, rawSign);
+  // Access is decided by the sign's conversation: a forwarded sign names the new one.
+  await checkCanRead(s.meta, caller.principal, { fromId: sign.from_id, toId: sign.to_id, toType: sign.to_type });
+  const file = requireReady(await confirmed(s, await s.meta.getFile(caller.principal.appId, sign.fid)));
+  return { file, sign };
+}
+
+const OBJECT_NAME = /^[A-Za-z0-9._-]{1,128}$/;
+
+export function parseObjectName(raw: string | undefined): string {
+  if (raw === undefined || raw === '') throw badParam('object_name is required');
+  if (raw.length > 128) throw badParam('object_name is too long (128 characters at most)');
+  if (!OBJECT_NAME.test(raw) || raw.includes('..')) {
+    throw badParam('object_name may only contain letters, digits, ".", "_" and "-" (no "/", "..", or control characters)');
+  }
+  return raw;
+}
+
+/** Avatars are public within their app: any valid token of the app may read them. */
+export async function findAvatar(s: Services, appId: string, rawName: string | undefined): Promise<ReadyFile> {
+  const name = parseObjectName(rawName);
+  const file = await s.meta.getFile(appId, name);
+  if (file && file.kind === 'chat') throw new FerryError(Codes.NOT_FOUND, 'avatar not found');
+  return requireReady(await confirmed(s, file));
+}
