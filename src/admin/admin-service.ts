@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { isValidAppId } from '../auth/credentials.ts';
 import { mintAccessToken, type AppRegistry } from '../auth/app-registry.ts';
 import { canonicalId } from '../ids.ts';
+import { Codes, type FerryError } from '../errors.ts';
 import { AlreadyExistsError, type MemberRole, type MetaStore } from '../meta/meta-store.ts';
 
 /** An admin failure with its real HTTP status (the admin API is plain REST, not Lanying). */
@@ -12,6 +13,26 @@ export class AdminError extends Error {
     message: string,
   ) {
     super(message);
+  }
+}
+
+/**
+ * The admin API's status for a client-facing refusal raised by a pipeline it calls (links make
+ * previews): missing things are 404, a busy media queue or a timeout 503, the rest the caller's
+ * mistake.
+ */
+export function adminStatusOf(err: FerryError): 400 | 404 | 503 {
+  switch (err.code) {
+    case Codes.NOT_FOUND:
+    case Codes.NOT_UPLOADED:
+    case Codes.APP_NOT_FOUND:
+      return 404;
+    case Codes.MEDIA_BUSY:
+    case Codes.MEDIA_TIMEOUT:
+    case Codes.STORAGE:
+      return 503;
+    default:
+      return 400;
   }
 }
 

@@ -1,7 +1,9 @@
 // The admin HTTP API (design brief): plain JSON with real HTTP statuses, behind x-admin-key.
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { AdminError, AdminService } from '../../admin/admin-service.ts';
+import { AdminError, AdminService, adminStatusOf } from '../../admin/admin-service.ts';
+import { FerryError } from '../../errors.ts';
+import { createPublicLink } from '../../pipelines/links.ts';
 import type { Services } from '../../services.ts';
 
 type Body = Record<string, unknown>;
@@ -46,6 +48,7 @@ export async function adminRoutes(app: FastifyInstance, opts: { services: Servic
 
   app.setErrorHandler((err, req, reply) => {
     if (err instanceof AdminError) return reply.code(err.status).send({ error: err.message });
+    if (err instanceof FerryError) return reply.code(adminStatusOf(err)).send({ error: err.message });
     const fe = err as { statusCode?: number; message: string };
     if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) return reply.code(fe.statusCode).send({ error: fe.message });
     req.log.error({ err }, 'admin API error');
@@ -72,4 +75,6 @@ export async function adminRoutes(app: FastifyInstance, opts: { services: Servic
   app.delete<P>('/admin/apps/:app_id/groups/:group_id/members/:user_id', async (req) =>
     admin.removeMember(req.params.app_id!, req.params.group_id!, req.params.user_id!),
   );
+  // An expiring, token-free link to a file (or its thumbnail or cover): pipelines/links.ts.
+  app.post<P>('/admin/apps/:app_id/links', async (req, reply) => reply.code(201).send(await createPublicLink(opts.services, req.params.app_id!, body(req))));
 }
