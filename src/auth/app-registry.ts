@@ -2,6 +2,7 @@
 // built from their keys are cached here. An app that does not exist is cached briefly too, so a
 // flood of bad app_ids does not become a flood of database reads.
 import { createSigner, createVerifier } from 'fast-jwt';
+import { LRUCache } from 'lru-cache';
 import type { AppRecord, MetaStore } from '../meta/meta-store.ts';
 
 type Verify = (token: string) => Record<string, unknown>;
@@ -17,7 +18,7 @@ export interface AppKeys {
 const MISSING_TTL_MS = 5_000;
 
 export class AppRegistry {
-  private readonly cache = new Map<string, { keys: AppKeys | null; until: number }>();
+  private readonly cache = new LRUCache<string, { keys: AppKeys | null; until: number }>({ max: 10_000 });
 
   constructor(private readonly meta: MetaStore) {}
 
@@ -26,7 +27,6 @@ export class AppRegistry {
     if (hit && (hit.keys !== null || hit.until > Date.now())) return hit.keys;
     const app = await this.meta.getApp(appId);
     const keys = app ? buildKeys(app) : null;
-    if (this.cache.size > 10_000) this.cache.clear();
     this.cache.set(appId, { keys, until: Date.now() + MISSING_TTL_MS });
     return keys;
   }

@@ -7,16 +7,10 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import SQLite from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect, type Selectable } from 'kysely';
-import pg from 'pg';
-import type { Config } from '../config.ts';
+import { loadConfig, type Config } from '../config.ts';
 import { openByteStore } from '../bytes/open.ts';
-import { LocalByteStore } from '../bytes/local/local-store.ts';
 import type { ByteStore } from '../bytes/byte-store.ts';
 import { openMetaStore } from '../meta/open.ts';
-import { openSqliteMetaStore } from '../meta/sql/sqlite.ts';
-import type { Database, DerivativesTable, FilesTable } from '../meta/sql/schema.ts';
 
 export class MigrateError extends Error {}
 
@@ -31,23 +25,6 @@ export interface MigrateReport {
   mismatched: string[];
 }
 
-const PAGE = 500;
-
-const numOrNull = (v: number | string | null) => (v === null ? null : Number(v));
-
-/** SQLite hands bigint columns back as numbers already; the types allow strings (PostgreSQL). */
-function fileRow(row: Selectable<FilesTable>) {
-  return {
-    ...row,
-    slot_expires_at: Number(row.slot_expires_at),
-    size: numOrNull(row.size),
-    created_at: Number(row.created_at),
-    completed_at: numOrNull(row.completed_at),
-    claimed_at: numOrNull(row.claimed_at),
-    duration_ms: numOrNull(row.duration_ms),
-  };
-}
-
 async function sha256Of(stream: NodeJS.ReadableStream): Promise<{ sha256: string; size: number }> {
   const hash = createHash('sha256');
   let size = 0;
@@ -60,8 +37,7 @@ async function sha256Of(stream: NodeJS.ReadableStream): Promise<{ sha256: string
 
 /** Put one object into the target (unless it is there) and prove the target holds the right bytes. */
 async function copyObject(from: ByteStore, to: ByteStore, key: string, sha256: string, contentType: string): Promise<'copied' | 'there' | 'mismatch'> {
-  let there = false;
-  if (to.head) there = (await to.head(key)) !== null;
+  const there = (await to.head(key)) !== null;
   if (!there) {
     const source = await sha256Of(await from.read(key));
     // The source itself is damaged: moving it would make a bad file look good.
@@ -77,7 +53,7 @@ async function copyObject(from: ByteStore, to: ByteStore, key: string, sha256: s
   return there ? 'there' : 'copied';
 }
 
-export async function migrateStore(fromDir: string, config: Config, progress: (msg: string) => void = () => {}): Promise<MigrateReport> {
+export async function migrateStore(fromDir: string, config: Readonly<Config>, progress: (msg: string) => void = () => {}): Promise<MigrateReport> {
   if (!config.databaseUrl || !config.store) {
     throw new MigrateError('migrate-store moves a data folder into PostgreSQL and S3: set FERRY_DATABASE_URL and FERRY_STORE (with the FERRY_S3_* settings) first');
   }
@@ -85,65 +61,54 @@ export async function migrateStore(fromDir: string, config: Config, progress: (m
   const sqliteFile = path.join(dir, 'ferry.sqlite');
   if (!fs.existsSync(sqliteFile)) throw new MigrateError(`${sqliteFile} does not exist: --from must be an embedded Ferry's data folder`);
 
-  // Bring the source schema up to date so every column the target has is there to read.
-  const upgrade = openSqliteMetaStore(dir);
-  await upgrade.migrate();
-  await upgrade.close();
-
-  const target = await openMetaStore(config);
-  await target.close();
-  const src = new Kysely<Database>({ dialect: new SqliteDialect({ database: new SQLite(sqliteFile, { readonly: true }) }) });
-  const dst = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: config.databaseUrl, max: 2 }) }) });
-  const fromBytes = new LocalByteStore(dir);
+  // Both sides through the seams: the source is what an embedded Ferry on that folder would
+  // open (its schema brought up to date, so every field the target has is there to read).
+  const source = loadConfig({ FERRY_DATA_DIR: dir, FERRY_SMALL_FILE_CACHE: '0' });
+  const src = await openMetaStore(source);
+  const fromBytes = await openByteStore(source);
+  const dst = await openMetaStore(config);
   const toBytes = await openByteStore(config);
   const report: MigrateReport = { apps: 0, groups: 0, members: 0, files: { copied: 0, alreadyThere: 0 }, derivatives: { copied: 0, alreadyThere: 0 }, bytes: 0, mismatched: [] };
   try {
-    for (const row of await src.selectFrom('apps').selectAll().execute()) {
-      await dst.insertInto('apps').values({ ...row, created_at: Number(row.created_at) }).onConflict((oc) => oc.column('app_id').doNothing()).execute();
-      report.apps++;
-    }
-    for (const row of await src.selectFrom('groups').selectAll().execute()) {
-      await dst.insertInto('groups').values({ ...row, created_at: Number(row.created_at) }).onConflict((oc) => oc.columns(['app_id', 'group_id']).doNothing()).execute();
-      report.groups++;
-    }
-    for (const row of await src.selectFrom('group_members').selectAll().execute()) {
-      await dst.insertInto('group_members').values(row).onConflict((oc) => oc.columns(['app_id', 'group_id', 'user_id']).doNothing()).execute();
-      report.members++;
-    }
-    progress(`${report.apps} apps, ${report.groups} groups, ${report.members} members`);
-
-    for (let last = ''; ; ) {
-      const page: Selectable<FilesTable>[] = await src.selectFrom('files').selectAll().where('status', '=', 'ready').where('id', '>', last).orderBy('id').limit(PAGE).execute();
-      for (const row of page) {
-        const outcome = await copyObject(fromBytes, toBytes, row.storage_key, row.sha256!, row.content_type!);
-        if (outcome === 'mismatch') {
-          report.mismatched.push(row.storage_key);
-          continue;
+    let announced = false;
+    for await (const record of src.exportRecords()) {
+      switch (record.kind) {
+        case 'app':
+          report.apps++;
+          break;
+        case 'group':
+          report.groups++;
+          break;
+        case 'member':
+          report.members++;
+          break;
+        case 'file':
+        case 'derivative': {
+          if (!announced) {
+            progress(`${report.apps} apps, ${report.groups} groups, ${report.members} members`);
+            announced = true;
+          }
+          // Bytes first, proven by their hash, and only then the record: a node already serving
+          // from the new stores never sees a record without its bytes.
+          const o = record.kind === 'file' ? record.file : record.derivative;
+          const outcome = await copyObject(fromBytes, toBytes, o.storageKey, o.sha256!, o.contentType!);
+          if (outcome === 'mismatch') {
+            report.mismatched.push(o.storageKey);
+            continue;
+          }
+          const counts = record.kind === 'file' ? report.files : report.derivatives;
+          counts[outcome === 'copied' ? 'copied' : 'alreadyThere']++;
+          if (outcome === 'copied') report.bytes += Number(o.size);
+          if (record.kind === 'file' && (report.files.copied + report.files.alreadyThere) % 500 === 0) {
+            progress(`${report.files.copied + report.files.alreadyThere} files`);
+          }
+          break;
         }
-        await dst.insertInto('files').values(fileRow(row)).onConflict((oc) => oc.column('id').doNothing()).execute();
-        report.files[outcome === 'copied' ? 'copied' : 'alreadyThere']++;
-        if (outcome === 'copied') report.bytes += Number(row.size);
       }
-      if (page.length < PAGE) break;
-      last = page[page.length - 1]!.id;
-      progress(`${report.files.copied + report.files.alreadyThere} files`);
-    }
-
-    const derivatives: Selectable<DerivativesTable>[] = await src.selectFrom('derivatives').selectAll().execute();
-    for (const row of derivatives) {
-      const outcome = await copyObject(fromBytes, toBytes, row.storage_key, row.sha256, row.content_type);
-      if (outcome === 'mismatch') {
-        report.mismatched.push(row.storage_key);
-        continue;
-      }
-      await dst.insertInto('derivatives').values({ ...row, size: Number(row.size), created_at: Number(row.created_at) }).onConflict((oc) => oc.columns(['file_id', 'variant']).doNothing()).execute();
-      report.derivatives[outcome === 'copied' ? 'copied' : 'alreadyThere']++;
-      if (outcome === 'copied') report.bytes += Number(row.size);
+      await dst.importRecord(record);
     }
     return report;
   } finally {
-    await src.destroy();
-    await dst.destroy();
-    await toBytes.close();
+    await Promise.allSettled([src.close(), dst.close(), fromBytes.close(), toBytes.close()]);
   }
 }

@@ -80,6 +80,15 @@ export type ClaimResult =
 
 export class AlreadyExistsError extends Error {}
 
+/** One record of a store's whole content, for copying a store into another (migrate-store). */
+export type MetaRecord =
+  | { kind: 'app'; app: AppRecord }
+  | { kind: 'group'; group: GroupRecord }
+  | { kind: 'member'; appId: string; groupId: string; userId: string; role: MemberRole }
+  /** ready files only: a slot that never became a file is not worth moving */
+  | { kind: 'file'; file: FileRecord }
+  | { kind: 'derivative'; derivative: DerivativeRecord };
+
 export interface MetaStore {
   /**
    * Whether other processes (other Ferry nodes) may use the same database at the same time:
@@ -121,6 +130,14 @@ export interface MetaStore {
   getDerivative(fileId: string, variant: string): Promise<DerivativeRecord | null>;
   /** Record a derivative; when one is already recorded (another node made it), that one wins and is returned. */
   putDerivative(d: DerivativeRecord): Promise<DerivativeRecord>;
+
+  /**
+   * Every app, group, member, ready file and derivative, in that order (so each record's
+   * parents come first), read page by page.
+   */
+  exportRecords(): AsyncIterable<MetaRecord>;
+  /** Add a record unless one with its key exists; true when it was added. */
+  importRecord(record: MetaRecord): Promise<boolean>;
 
   /** Take the named lease for ttlMs unless another holder has it unexpired; true when taken. */
   acquireLease(name: string, holder: string, now: number, ttlMs: number): Promise<boolean>;

@@ -1,7 +1,9 @@
 // MetaStore on kysely. The queries are plain enough to run unchanged on SQLite and PostgreSQL;
 // only the connection (dialect) differs, see sqlite.ts.
-import { Migrator, type Kysely, type Selectable } from 'kysely';
+import { Migrator, type Insertable, type Kysely, type Selectable } from 'kysely';
+import { LRUCache } from 'lru-cache';
 import type {
+  MetaRecord,
   AppRecord,
   ClaimResult,
   CompletedUpload,
@@ -59,30 +61,34 @@ function toDerivative(row: Selectable<DerivativesTable>): DerivativeRecord {
   };
 }
 
+function fileRow(f: FileRecord): Insertable<FilesTable> {
+  return {
+    id: f.id,
+    app_id: f.appId,
+    kind: f.kind,
+    file_type: f.fileType,
+    owner_id: f.ownerId,
+    to_id: f.toId,
+    to_type: f.toType,
+    slot_id: f.slotId,
+    slot_expires_at: f.slotExpiresAt,
+    status: f.status,
+    storage_key: f.storageKey,
+    size: f.size,
+    sha256: f.sha256,
+    content_type: f.contentType,
+    file_name: f.fileName,
+    created_at: f.createdAt,
+    completed_at: f.completedAt,
+    claimed_at: null,
+    width: f.width ?? null,
+    height: f.height ?? null,
+    duration_ms: f.durationMs ?? null,
+  };
+}
+
 function insertFile(db: Kysely<Database>, f: FileRecord) {
-  return db
-    .insertInto('files')
-    .values({
-      id: f.id,
-      app_id: f.appId,
-      kind: f.kind,
-      file_type: f.fileType,
-      owner_id: f.ownerId,
-      to_id: f.toId,
-      to_type: f.toType,
-      slot_id: f.slotId,
-      slot_expires_at: f.slotExpiresAt,
-      status: f.status,
-      storage_key: f.storageKey,
-      size: f.size,
-      sha256: f.sha256,
-      content_type: f.contentType,
-      file_name: f.fileName,
-      created_at: f.createdAt,
-      completed_at: f.completedAt,
-      claimed_at: null,
-    })
-    .execute();
+  return db.insertInto('files').values(fileRow(f)).execute();
 }
 
 export class SqlMetaStore implements MetaStore {
@@ -236,17 +242,14 @@ export class SqlMetaStore implements MetaStore {
    * Only finished records are cached; a pending one must be read again to see it complete.
    * Whoever starts deleting ready files must also evict them here (and on other nodes).
    */
-  private readonly readyFiles = new Map<string, FileRecord>();
+  private readonly readyFiles = new LRUCache<string, FileRecord>({ max: READY_CACHE_SIZE });
 
   async getFile(appId: string, id: string): Promise<FileRecord | null> {
     const hit = this.readyFiles.get(id);
     if (hit) return hit.appId === appId ? hit : null;
     const row = await this.db.selectFrom('files').selectAll().where('id', '=', id).where('app_id', '=', appId).executeTakeFirst();
     const file = row ? toFile(row) : null;
-    if (file?.status === 'ready') {
-      if (this.readyFiles.size >= READY_CACHE_SIZE) this.readyFiles.delete(this.readyFiles.keys().next().value!);
-      this.readyFiles.set(id, file);
-    }
+    if (file?.status === 'ready') this.readyFiles.set(id, file);
     return file;
   }
 
@@ -337,6 +340,108 @@ export class SqlMetaStore implements MetaStore {
       .onConflict((oc) => oc.columns(['file_id', 'variant']).doNothing())
       .execute();
     return (await this.getDerivative(d.fileId, d.variant)) ?? d;
+  }
+
+  async *exportRecords(): AsyncIterable<MetaRecord> {
+    const PAGE = 500;
+    for (const row of await this.db.selectFrom('apps').selectAll().orderBy('app_id').execute()) {
+      yield { kind: 'app', app: { appId: row.app_id, secret: row.secret, signKey: row.sign_key, createdAt: num(row.created_at) } };
+    }
+    // Keyset pages: each page starts after the last key of the one before.
+    for (let after = ['', '']; ; ) {
+      const page = await this.db
+        .selectFrom('groups')
+        .select(['app_id', 'group_id', 'owner_id'])
+        .where((eb) => eb.or([eb('app_id', '>', after[0]!), eb.and([eb('app_id', '=', after[0]!), eb('group_id', '>', after[1]!)])]))
+        .orderBy('app_id')
+        .orderBy('group_id')
+        .limit(PAGE)
+        .execute();
+      for (const g of page) yield { kind: 'group', group: { appId: g.app_id, groupId: g.group_id, ownerId: g.owner_id } };
+      if (page.length < PAGE) break;
+      after = [page[page.length - 1]!.app_id, page[page.length - 1]!.group_id];
+    }
+    for (let after = ['', '', '']; ; ) {
+      const [a, g, u] = after as [string, string, string];
+      const page = await this.db
+        .selectFrom('group_members')
+        .selectAll()
+        .where((eb) =>
+          eb.or([
+            eb('app_id', '>', a),
+            eb.and([eb('app_id', '=', a), eb('group_id', '>', g)]),
+            eb.and([eb('app_id', '=', a), eb('group_id', '=', g), eb('user_id', '>', u)]),
+          ]),
+        )
+        .orderBy('app_id')
+        .orderBy('group_id')
+        .orderBy('user_id')
+        .limit(PAGE)
+        .execute();
+      for (const m of page) yield { kind: 'member', appId: m.app_id, groupId: m.group_id, userId: m.user_id, role: m.role as MemberRole };
+      if (page.length < PAGE) break;
+      const last = page[page.length - 1]!;
+      after = [last.app_id, last.group_id, last.user_id];
+    }
+    for (let after = ''; ; ) {
+      const page = await this.db.selectFrom('files').selectAll().where('status', '=', 'ready').where('id', '>', after).orderBy('id').limit(PAGE).execute();
+      for (const f of page) yield { kind: 'file', file: toFile(f) };
+      if (page.length < PAGE) break;
+      after = page[page.length - 1]!.id;
+    }
+    for (let after = ['', '']; ; ) {
+      const page = await this.db
+        .selectFrom('derivatives')
+        .selectAll()
+        .where((eb) => eb.or([eb('file_id', '>', after[0]!), eb.and([eb('file_id', '=', after[0]!), eb('variant', '>', after[1]!)])]))
+        .orderBy('file_id')
+        .orderBy('variant')
+        .limit(PAGE)
+        .execute();
+      for (const d of page) yield { kind: 'derivative', derivative: toDerivative(d) };
+      if (page.length < PAGE) break;
+      after = [page[page.length - 1]!.file_id, page[page.length - 1]!.variant];
+    }
+  }
+
+  async importRecord(r: MetaRecord): Promise<boolean> {
+    let res: { numInsertedOrUpdatedRows?: bigint };
+    switch (r.kind) {
+      case 'app':
+        res = await this.db
+          .insertInto('apps')
+          .values({ app_id: r.app.appId, secret: r.app.secret, sign_key: r.app.signKey, created_at: r.app.createdAt })
+          .onConflict((oc) => oc.column('app_id').doNothing())
+          .executeTakeFirst();
+        break;
+      case 'group':
+        res = await this.db
+          .insertInto('groups')
+          .values({ app_id: r.group.appId, group_id: r.group.groupId, owner_id: r.group.ownerId, created_at: Date.now() })
+          .onConflict((oc) => oc.columns(['app_id', 'group_id']).doNothing())
+          .executeTakeFirst();
+        break;
+      case 'member':
+        res = await this.db
+          .insertInto('group_members')
+          .values({ app_id: r.appId, group_id: r.groupId, user_id: r.userId, role: r.role })
+          .onConflict((oc) => oc.columns(['app_id', 'group_id', 'user_id']).doNothing())
+          .executeTakeFirst();
+        break;
+      case 'file':
+        res = await this.db.insertInto('files').values(fileRow(r.file)).onConflict((oc) => oc.column('id').doNothing()).executeTakeFirst();
+        break;
+      case 'derivative': {
+        const d = r.derivative;
+        res = await this.db
+          .insertInto('derivatives')
+          .values({ file_id: d.fileId, variant: d.variant, storage_key: d.storageKey, size: d.size, sha256: d.sha256, content_type: d.contentType, created_at: d.createdAt })
+          .onConflict((oc) => oc.columns(['file_id', 'variant']).doNothing())
+          .executeTakeFirst();
+        break;
+      }
+    }
+    return Number(res.numInsertedOrUpdatedRows ?? 0n) > 0;
   }
 
   async acquireLease(name: string, holder: string, now: number, ttlMs: number): Promise<boolean> {
