@@ -319,3 +319,81 @@ test('no admin request answers 5xx, whatever the body', async () => {
     }
   }
 });
+
+test('bad bodies get a 400 whose message names the field and what is expected', async () => {
+  const cases: [string, string, string, RegExp][] = [
+    ['POST', '/admin/apps', '{"app_id":5}', /app_id must be string/],
+    ['POST', '/admin/apps', `{"app_id":"${'a'.repeat(65)}"}`, /app_id must not have more than 64 characters/],
+    ['POST', '/admin/apps', '[{"app_id":"arr"}]', /body must be a JSON object/],
+    ['POST', '/admin/apps/adm/tokens', '{}', /user_id/],
+    ['POST', '/admin/apps/adm/tokens', '{"user_id":true}', /user_id must be either string or integer/],
+    ['POST', '/admin/apps/adm/tokens', '{"user_id":1.5}', /user_id must be either string or integer/],
+    ['POST', '/admin/apps/adm/tokens', '{"user_id":0}', /user_id must be >= 1/],
+    ['POST', '/admin/apps/adm/tokens', '{"user_id":"1","role":"superuser"}', /role .*"user", "admin"/],
+    ['POST', '/admin/apps/adm/tokens', '{"user_id":"1","ttl_s":"60"}', /ttl_s must be integer/],
+    ['POST', '/admin/apps/adm/tokens', '{"user_id":9223372036854775808}', /user_id must be a positive 64-bit integer/],
+    ['POST', '/admin/apps/adm/tokens', '{"user_id":"1","user_id":"2"}', /not valid JSON: Duplicate key 'user_id'/],
+    ['PUT', '/admin/apps/adm/groups/22', '{"owner_id":[1]}', /owner_id must be either string or integer/],
+    ['PUT', '/admin/apps/adm/groups/22', 'null', /body must be a JSON object/],
+    ['PUT', '/admin/apps/adm/groups/abc', '{"owner_id":"1"}', /group_id must be a positive 64-bit integer/],
+    ['PUT', '/admin/apps/adm/groups/10/members/9', '{"role":1}', /role .*"member", "admin", "owner"/],
+    ['PUT', '/admin/apps/adm/groups/10/members/9', '"member"', /body must be a JSON object/],
+    ['DELETE', '/admin/apps/adm/groups/10/members/abc', '', /user_id must be a positive 64-bit integer/],
+  ];
+  for (const [method, p, body, message] of cases) {
+    const r = await raw(method, p, body ? { body } : {});
+    assert.equal(r.status, 400, `${method} ${p} ${body} → ${r.status} ${JSON.stringify(r.body)}`);
+    assert.deepEqual(Object.keys(r.body), ['error']);
+    assert.match(String(r.body.error), message, `${method} ${p} ${body}`);
+  }
+});
+
+test('ids are accepted as JSON numbers or strings, in bodies and paths alike', async () => {
+  assert.deepEqual((await raw('PUT', '/admin/apps/adm/groups/40', { body: '{"owner_id": 5}' })).body, { app_id: 'adm', group_id: '40', owner_id: '5' });
+  assert.deepEqual((await raw('PUT', '/admin/apps/adm/groups/40', { body: '{"owner_id": "6"}' })).body, { app_id: 'adm', group_id: '40', owner_id: '6' });
+  assert.deepEqual((await raw('PUT', '/admin/apps/adm/groups/40', { body: '{"owner_id": 9007199254740993}' })).body, {
+    app_id: 'adm',
+    group_id: '40',
+    owner_id: '9007199254740993',
+  });
+  // Unknown keys are ignored.
+  assert.equal((await raw('POST', '/admin/apps/adm/tokens', { body: '{"user_id": 12, "comment": "for the bot", "n": [1, 2]}' })).status, 201);
+});
+
+test('prototype-poisoning bodies are refused with 400 and change nothing', async () => {
+  for (const [method, p, body] of [
+    ['POST', '/admin/apps', '{"__proto__": {"app_id": "poisoned"}}'],
+    ['POST', '/admin/apps', '{"\\u005f_proto__": {"app_id": "poisoned"}}'],
+    ['POST', '/admin/apps', '{"constructor": {"prototype": {"app_id": "poisoned"}}}'],
+    ['POST', '/admin/apps/adm/tokens', '{"user_id": "1", "__proto__": {"role": "admin"}}'],
+    ['PUT', '/admin/apps/adm/groups/41', '{"x": [{"__proto__": {"owner_id": "1"}}], "owner_id": "1"}'],
+  ] as const) {
+    const r = await raw(method, p, { body });
+    assert.equal(r.status, 400, `${body} → ${r.status} ${JSON.stringify(r.body)}`);
+    assert.match(String(r.body.error), /__proto__/);
+  }
+  assert.equal((await raw('POST', '/admin/apps', { body: '{"app_id":"poisoned"}' })).status, 201, 'no app was created');
+  assert.equal((await raw('DELETE', '/admin/apps/adm/groups/41/members/2')).status, 404, 'no group was created');
+});
+
+test('adversarial 64 KiB bodies are answered promptly with 400 (the reader is linear)', async () => {
+  const n = 64 * 1024 - 64;
+  const bodies = [
+    '{"user_id":"' + '\\"'.repeat(n / 2),
+    '\\"'.repeat(n / 2),
+    '{"user_id":"1","note":"' + 'x\\"1234567890123456,'.repeat(n / 21),
+    '{"user_id":' + '1'.repeat(n) + 'x',
+    '{"user_id":"1","a":[' + '"a",'.repeat(n / 4),
+    ('1'.repeat(20) + '"').repeat(n / 21),
+    '{"user_id":' + ' '.repeat(n / 2) + '1'.repeat(n / 2),
+    '['.repeat(n),
+  ];
+  for (const body of bodies) {
+    const started = performance.now();
+    const r = await raw('POST', '/admin/apps/adm/tokens', { body });
+    const ms = performance.now() - started;
+    assert.equal(r.status, 400, `${body.slice(0, 30)}… → ${r.status}`);
+    assert.match(String(r.body.error), /not valid JSON/);
+    assert.ok(ms < 500, `${body.slice(0, 30)}… took ${ms.toFixed(0)} ms`);
+  }
+});

@@ -321,6 +321,20 @@ test('over-long credential values are 10002, not a crash', async () => {
   );
 });
 
+test('a value longer than its schema allows is 10002 naming the key and the limit', async () => {
+  const sign = chatUrl.split('file_sign=')[1]!;
+  assertRefused(await api(f.url, '/file/upload/chat', { file_type: 100, to_id: '1'.repeat(41) }, userA), 10002, /querystring\/to_id .*40 characters/);
+  assertRefused(await api(f.url, '/file/upload/chat', { file_type: '1'.repeat(9), to_id: '1002' }, userA), 10002, /querystring\/file_type .*8 characters/);
+  assertRefused(await api(f.url, '/file/upload/forward', { file_sign: 'a'.repeat(8193), to_id: '1003' }, userA), 10002, /querystring\/file_sign .*8192 characters/);
+  assertRefused(await api(f.url, '/file/upload/forward', { file_sign: sign, to_id: '1003', to_type: '12345' }, userA), 10002, /querystring\/to_type .*4 characters/);
+  assertRefused(await api(f.url, '/file/upload/avatar/group', { group_id: '5'.repeat(41) }, adminA), 10002, /querystring\/group_id .*40 characters/);
+  assertRefused(
+    await api(f.url, '/file/upload/avatar/user', {}, { appId: appA.appId, token: 'a'.repeat(5000), asHeaders: true }),
+    10002,
+    /headers\/access-token .*4096 characters/,
+  );
+});
+
 test('garbage query strings on the six endpoints get an envelope, never a 5xx', async () => {
   const token = userA.token!;
   const garbage = [

@@ -1,41 +1,73 @@
 // The admin HTTP API (design brief): plain JSON with real HTTP statuses, behind x-admin-key.
 import { timingSafeEqual, createHash } from 'node:crypto';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchemaValidationError } from 'fastify';
+import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
 import { AdminError, AdminService, adminStatusOf } from '../../admin/admin-service.ts';
 import { FerryError } from '../../errors.ts';
-import { createPublicLink } from '../../pipelines/links.ts';
+import { createPublicLink, MAX_LINK_TTL_S } from '../../pipelines/links.ts';
 import type { Services } from '../../services.ts';
-
-type Body = Record<string, unknown>;
+import { ForbiddenKeyError, parseAdminJson } from '../admin-json.ts';
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
-/**
- * Ids above 2^53 lose precision in JSON.parse, so large integer literals are read as strings
- * before parsing: {"user_id": 9223372036854775807} keeps every digit. String literals are
- * matched first and kept as they are, so digits inside a string are never touched.
- */
-const STRING_OR_BIG_INT = /"(?:[^"\\]|\\.)*"|([:[,]\s*)(-?\d{16,})(?=\s*[,}\]])/g;
+// Path segments arrive as strings; whether they name an app or a valid id is the admin service's
+// call (it answers 404 for an unknown app, 400 for a bad id), shared with the CLI.
+const appParams = Type.Object({ app_id: Type.String() });
+const groupParams = Type.Object({ app_id: Type.String(), group_id: Type.String() });
+const memberParams = Type.Object({ app_id: Type.String(), group_id: Type.String(), user_id: Type.String() });
 
-export function parseAdminJson(text: string): unknown {
-  if (text.trim() === '') return {};
-  return JSON.parse(
-    text.replace(STRING_OR_BIG_INT, (match, lead: string | undefined, digits: string | undefined) =>
-      digits === undefined ? match : `${lead}"${digits}"`,
-    ),
-  );
+/**
+ * An int64 id as a JSON string or number (the body parser turns integers beyond 2^53 into
+ * strings). One "type" list rather than a union, so a wrong type gets one clear message.
+ */
+const id = Type.Unsafe<string | number>({ type: ['string', 'integer'], maxLength: 40, minimum: 1 });
+
+// Unknown keys are ignored; the admin service checks values (id ranges, app_id characters).
+const createAppBody = Type.Object({ app_id: Type.Optional(Type.String({ maxLength: 64 })) });
+const tokenBody = Type.Object({
+  user_id: id,
+  role: Type.Optional(Type.Enum(['user', 'admin'])),
+  ttl_s: Type.Optional(Type.Integer({ minimum: 1, maximum: 10 * 365 * 86400 })),
+});
+const groupBody = Type.Object({ owner_id: id });
+const memberBody = Type.Object({ role: Type.Optional(Type.Enum(['member', 'admin', 'owner'])) });
+const linkBody = Type.Object({
+  url: Type.String({ minLength: 1, maxLength: 8192 }),
+  ttl_s: Type.Integer({ minimum: 1, maximum: MAX_LINK_TTL_S }),
+  image_type: Type.Optional(Type.Enum([1, 2, 3, '1', '2', '3'])),
+});
+
+/** fastify's message format ("body/role must be …"), naming the allowed values of an enum. */
+function formatSchemaErrors(errors: FastifySchemaValidationError[], dataVar: string): Error {
+  const first = errors[0];
+  if (!first) return new Error(`${dataVar} is invalid`);
+  if (dataVar === 'body' && first.instancePath === '' && first.keyword === 'type') {
+    return new Error('the body must be a JSON object sent with content-type: application/json');
+  }
+  const allowed = (first.params as { allowedValues?: unknown[] }).allowedValues;
+  const suffix = Array.isArray(allowed) ? `: ${allowed.map((v) => JSON.stringify(v)).join(', ')}` : '';
+  return new Error(`${dataVar}${first.instancePath} ${first.message}${suffix}`);
 }
 
-export async function adminRoutes(app: FastifyInstance, opts: { services: Services; adminKey: string }): Promise<void> {
+export async function adminRoutes(fastify: FastifyInstance, opts: { services: Services; adminKey: string }): Promise<void> {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const admin = new AdminService(opts.services.meta, opts.services.apps);
   const key = digest(opts.adminKey);
+
+  // TypeBox's compiler never coerces a body (fastify's default would turn {"app_id": 5} into "5"
+  // and ["x"] into "x"); the Lanying routes keep the default, whose query values are strings.
+  app.setValidatorCompiler(TypeBoxValidatorCompiler);
+  app.setSchemaErrorFormatter(formatSchemaErrors);
 
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: 64 * 1024 }, (_req, body, done) => {
     try {
       done(null, parseAdminJson(body as string));
-    } catch {
-      done(new AdminError(400, 'body is not valid JSON'), undefined);
+    } catch (err) {
+      if (err instanceof ForbiddenKeyError) return done(new AdminError(400, err.message), undefined);
+      const reason = err instanceof SyntaxError ? `: ${err.message}` : '';
+      done(new AdminError(400, `body is not valid JSON${reason}`), undefined);
     }
   });
 
@@ -44,6 +76,14 @@ export async function adminRoutes(app: FastifyInstance, opts: { services: Servic
     if (typeof given !== 'string' || !timingSafeEqual(digest(given), key)) {
       return reply.code(401).send({ error: 'missing or wrong x-admin-key' });
     }
+  });
+
+  // No body at all (or an empty one) means {}: every field of every body is optional or
+  // reported by name. Any other body must be a JSON object, which the body schemas check: an
+  // array, null, or text/plain (which fastify parses as a string) would otherwise be read as {}
+  // and, say, create an app with a random id.
+  app.addHook('preValidation', async (req) => {
+    if (req.body === undefined || req.body === '') req.body = {};
   });
 
   app.setErrorHandler((err, req, reply) => {
@@ -55,26 +95,26 @@ export async function adminRoutes(app: FastifyInstance, opts: { services: Servic
     return reply.code(500).send({ error: `internal error (request ${req.id})` });
   });
 
-  // A body that is not a JSON object (an array, null, or text/plain that fastify parses as a
-  // string) would otherwise be read as {} and, say, create an app with a random id.
-  const body = (req: FastifyRequest): Body => {
-    if (req.body === undefined || req.body === '') return {};
-    if (req.body === null || typeof req.body !== 'object' || Array.isArray(req.body)) {
-      throw new AdminError(400, 'the body must be a JSON object sent with content-type: application/json');
-    }
-    return req.body as Body;
-  };
-  type P = { Params: Record<string, string> };
+  app.post('/admin/apps', { schema: { body: createAppBody } }, async (req, reply) => reply.code(201).send(await admin.createApp(req.body.app_id)));
 
-  app.post('/admin/apps', async (req, reply) => reply.code(201).send(await admin.createApp(body(req).app_id)));
-  app.post<P>('/admin/apps/:app_id/tokens', async (req, reply) => reply.code(201).send(await admin.mintToken(req.params.app_id!, body(req))));
-  app.put<P>('/admin/apps/:app_id/groups/:group_id', async (req) => admin.putGroup(req.params.app_id!, req.params.group_id!, body(req)));
-  app.put<P>('/admin/apps/:app_id/groups/:group_id/members/:user_id', async (req) =>
-    admin.putMember(req.params.app_id!, req.params.group_id!, req.params.user_id!, body(req)),
+  app.post('/admin/apps/:app_id/tokens', { schema: { params: appParams, body: tokenBody } }, async (req, reply) =>
+    reply.code(201).send(await admin.mintToken(req.params.app_id, req.body)),
   );
-  app.delete<P>('/admin/apps/:app_id/groups/:group_id/members/:user_id', async (req) =>
-    admin.removeMember(req.params.app_id!, req.params.group_id!, req.params.user_id!),
+
+  app.put('/admin/apps/:app_id/groups/:group_id', { schema: { params: groupParams, body: groupBody } }, async (req) =>
+    admin.putGroup(req.params.app_id, req.params.group_id, req.body),
   );
+
+  app.put('/admin/apps/:app_id/groups/:group_id/members/:user_id', { schema: { params: memberParams, body: memberBody } }, async (req) =>
+    admin.putMember(req.params.app_id, req.params.group_id, req.params.user_id, req.body),
+  );
+
+  app.delete('/admin/apps/:app_id/groups/:group_id/members/:user_id', { schema: { params: memberParams } }, async (req) =>
+    admin.removeMember(req.params.app_id, req.params.group_id, req.params.user_id),
+  );
+
   // An expiring, token-free link to a file (or its thumbnail or cover): pipelines/links.ts.
-  app.post<P>('/admin/apps/:app_id/links', async (req, reply) => reply.code(201).send(await createPublicLink(opts.services, req.params.app_id!, body(req))));
+  app.post('/admin/apps/:app_id/links', { schema: { params: appParams, body: linkBody } }, async (req, reply) =>
+    reply.code(201).send(await createPublicLink(opts.services, req.params.app_id, req.body)),
+  );
 }

@@ -1,23 +1,23 @@
 // GET /file/upload/forward: a new download_url for another conversation, same bytes.
 import type { FastifyInstance } from 'fastify';
-import { authenticate, type Query } from '../../auth/credentials.ts';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { authenticate } from '../../auth/credentials.ts';
 import { parseToType } from '../../file-types.ts';
 import { parseId } from '../../ids.ts';
 import { forwardFile } from '../../pipelines/forward.ts';
 import type { Services } from '../../services.ts';
 import { ok } from '../envelope.ts';
-import { credentialHeaders, idProp, querySchema } from '../schemas.ts';
+import { credentialHeaders, idProp, querySchema, queryValue } from '../schemas.ts';
 
-export async function forwardRoutes(app: FastifyInstance, opts: { services: Services }): Promise<void> {
+const forwardQuery = querySchema({ file_sign: queryValue(8192), to_id: idProp, to_type: queryValue(4) });
+
+export async function forwardRoutes(fastify: FastifyInstance, opts: { services: Services }): Promise<void> {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const s = opts.services;
-  app.get<{ Querystring: Query }>(
-    '/file/upload/forward',
-    { schema: { querystring: querySchema({ file_sign: { type: 'string', maxLength: 8192 }, to_id: idProp, to_type: { type: 'string', maxLength: 4 } }), headers: credentialHeaders } },
-    async (req) => {
-      const caller = await authenticate(s.apps, req.headers, req.query);
-      const toType = parseToType(req.query.to_type);
-      const toId = parseId('to_id', req.query.to_id);
-      return ok(await forwardFile(s, caller, { sign: req.query.file_sign as string | undefined, toId, toType }));
-    },
-  );
+  app.get('/file/upload/forward', { schema: { querystring: forwardQuery, headers: credentialHeaders } }, async (req) => {
+    const caller = await authenticate(s.apps, req.headers, req.query);
+    const toType = parseToType(req.query.to_type);
+    const toId = parseId('to_id', req.query.to_id);
+    return ok(await forwardFile(s, caller, { sign: req.query.file_sign, toId, toType }));
+  });
 }

@@ -3,17 +3,21 @@
 // raw body. The slot in the URL is the capability: Android sends no credentials here.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import multipart from '@fastify/multipart';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type, type Static } from 'typebox';
 import { Codes, FerryError } from '../../errors.ts';
 import { StorageError } from '../../bytes/byte-store.ts';
 import { receiveUpload, type StagedUpload } from '../../pipelines/upload.ts';
 import type { Services } from '../../services.ts';
 import { ok } from '../envelope.ts';
 
-type SlotRequest = FastifyRequest<{ Params: { slotId: string } }>;
+const slotParams = Type.Object({ slotId: Type.String({ maxLength: 64 }) });
+type SlotRequest = FastifyRequest<{ Params: Static<typeof slotParams> }>;
 
 const SLOT_ID = /^[A-Za-z0-9_-]{16,64}$/;
 
-export async function uploadReceiveRoutes(app: FastifyInstance, opts: { services: Services }): Promise<void> {
+export async function uploadReceiveRoutes(fastify: FastifyInstance, opts: { services: Services }): Promise<void> {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const s = opts.services;
   // Any non-multipart body is the raw file: leave it unread for the handler to stream.
   app.removeAllContentTypeParsers();
@@ -37,7 +41,7 @@ export async function uploadReceiveRoutes(app: FastifyInstance, opts: { services
     return ok(true);
   };
 
-  const schema = { params: { type: 'object', properties: { slotId: { type: 'string', maxLength: 64 } }, required: ['slotId'] } };
+  const schema = { params: slotParams };
   app.post('/file/slot/:slotId', { schema }, handler);
   app.put('/file/slot/:slotId', { schema }, handler);
 }

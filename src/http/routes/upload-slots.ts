@@ -1,45 +1,38 @@
 // GET /file/upload/chat, /file/upload/avatar/user, /file/upload/avatar/group: hand out slots.
 import type { FastifyInstance } from 'fastify';
-import { authenticate, type Query } from '../../auth/credentials.ts';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { authenticate } from '../../auth/credentials.ts';
 import { parseFileType, parseToType } from '../../file-types.ts';
 import { parseId } from '../../ids.ts';
 import { issueAvatarSlot, issueChatSlot } from '../../pipelines/slots.ts';
 import type { Services } from '../../services.ts';
 import { ok } from '../envelope.ts';
-import { credentialHeaders, idProp, querySchema } from '../schemas.ts';
+import { credentialHeaders, idProp, querySchema, queryValue } from '../schemas.ts';
 
-export async function uploadSlotRoutes(app: FastifyInstance, opts: { services: Services }): Promise<void> {
+const chatSlotQuery = querySchema({ file_type: queryValue(8), to_id: idProp, to_type: queryValue(4) });
+const avatarSlotQuery = querySchema({});
+
+export async function uploadSlotRoutes(fastify: FastifyInstance, opts: { services: Services }): Promise<void> {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const s = opts.services;
 
-  app.get<{ Querystring: Query }>(
-    '/file/upload/chat',
-    { schema: { querystring: querySchema({ file_type: { type: 'string', maxLength: 8 }, to_id: idProp, to_type: { type: 'string', maxLength: 4 } }), headers: credentialHeaders } },
-    async (req) => {
-      const caller = await authenticate(s.apps, req.headers, req.query);
-      const type = parseFileType(req.query.file_type);
-      const toType = parseToType(req.query.to_type);
-      const toId = parseId('to_id', req.query.to_id);
-      return ok(await issueChatSlot(s, caller, { type, toId, toType }));
-    },
-  );
+  app.get('/file/upload/chat', { schema: { querystring: chatSlotQuery, headers: credentialHeaders } }, async (req) => {
+    const caller = await authenticate(s.apps, req.headers, req.query);
+    const type = parseFileType(req.query.file_type);
+    const toType = parseToType(req.query.to_type);
+    const toId = parseId('to_id', req.query.to_id);
+    return ok(await issueChatSlot(s, caller, { type, toId, toType }));
+  });
 
-  app.get<{ Querystring: Query }>(
-    '/file/upload/avatar/user',
-    { schema: { querystring: querySchema({}), headers: credentialHeaders } },
-    async (req) => {
-      const caller = await authenticate(s.apps, req.headers, req.query);
-      return ok(await issueAvatarSlot(s, caller, undefined));
-    },
-  );
+  app.get('/file/upload/avatar/user', { schema: { querystring: avatarSlotQuery, headers: credentialHeaders } }, async (req) => {
+    const caller = await authenticate(s.apps, req.headers, req.query);
+    return ok(await issueAvatarSlot(s, caller, undefined));
+  });
 
-  app.get<{ Querystring: Query }>(
-    '/file/upload/avatar/group',
-    { schema: { querystring: querySchema({}), headers: credentialHeaders } },
-    async (req) => {
-      // Here group_id names the group whose avatar changes, not a group to act as.
-      const caller = await authenticate(s.apps, req.headers, req.query, { actAs: { userId: true, groupId: false } });
-      const groupId = parseId('group_id', req.query.group_id);
-      return ok(await issueAvatarSlot(s, caller, groupId));
-    },
-  );
+  app.get('/file/upload/avatar/group', { schema: { querystring: avatarSlotQuery, headers: credentialHeaders } }, async (req) => {
+    // Here group_id names the group whose avatar changes, not a group to act as.
+    const caller = await authenticate(s.apps, req.headers, req.query, { actAs: { userId: true, groupId: false } });
+    const groupId = parseId('group_id', req.query.group_id);
+    return ok(await issueAvatarSlot(s, caller, groupId));
+  });
 }
