@@ -3,20 +3,14 @@
 // decided. (GET and HEAD on one route: fastify's automatic HEAD route would read the whole file
 // and report a Content-Length of 0.)
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import type { Query } from '../../auth/credentials.ts';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
 import { Codes } from '../../errors.ts';
 import { runAvatarDownload, runBlobDownload, runChatDownload, type DownloadOutcome, type DownloadRequest } from '../../pipelines/download.ts';
 import type { Services } from '../../services.ts';
-import { credentialHeaders, querySchema } from '../schemas.ts';
+import { avatarDownloadQuery, chatDownloadQuery, credentialHeaders, mediaQuery } from '../schemas.ts';
 
-const mediaProps = {
-  image_type: { type: 'string', maxLength: 4 },
-  w: { type: 'string', maxLength: 8 },
-  h: { type: 'string', maxLength: 8 },
-  format: { type: 'string', maxLength: 8 },
-  thumbnail_strategy: { type: 'string', maxLength: 4 },
-  source: { type: 'string', maxLength: 32 },
-} as const;
+const blobParams = Type.Object({ capability: Type.String({ maxLength: 400 }), name: Type.String({ maxLength: 1024 }) });
 
 /** Write a download outcome. Nothing here decides anything. */
 export function renderDownload(reply: FastifyReply, outcome: DownloadOutcome): FastifyReply {
@@ -36,36 +30,31 @@ export function renderDownload(reply: FastifyReply, outcome: DownloadOutcome): F
   }
 }
 
-type Req = { method: string; headers: DownloadRequest['headers']; query: Query };
+type Req = { method: string; headers: DownloadRequest['headers']; query: DownloadRequest['query'] };
 const asRequest = (req: Req): DownloadRequest => ({ method: req.method === 'HEAD' ? 'HEAD' : 'GET', headers: req.headers, query: req.query });
 
-export async function downloadRoutes(app: FastifyInstance, opts: { services: Services }): Promise<void> {
+export async function downloadRoutes(fastify: FastifyInstance, opts: { services: Services }): Promise<void> {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const s = opts.services;
 
-  app.route<{ Querystring: Query }>({
+  app.route({
     method: ['GET', 'HEAD'],
     url: '/file/download/chat',
-    schema: { querystring: querySchema({ file_sign: { type: 'string', maxLength: 8192 }, ...mediaProps }), headers: credentialHeaders },
+    schema: { querystring: chatDownloadQuery, headers: credentialHeaders },
     handler: async (req, reply) => renderDownload(reply, await runChatDownload(s, asRequest(req))),
   });
 
-  app.route<{ Querystring: Query }>({
+  app.route({
     method: ['GET', 'HEAD'],
     url: '/file/download/avatar',
-    schema: { querystring: querySchema({ object_name: { type: 'string', maxLength: 1024 }, ...mediaProps }), headers: credentialHeaders },
+    schema: { querystring: avatarDownloadQuery, headers: credentialHeaders },
     handler: async (req, reply) => renderDownload(reply, await runAvatarDownload(s, asRequest(req))),
   });
 
-  app.route<{ Querystring: Query; Params: { capability: string; name: string } }>({
+  app.route({
     method: ['GET', 'HEAD'],
     url: '/file/blob/:capability/:name',
-    schema: {
-      params: {
-        type: 'object',
-        properties: { capability: { type: 'string', maxLength: 400 }, name: { type: 'string', maxLength: 1024 } },
-        required: ['capability', 'name'],
-      },
-    },
+    schema: { params: blobParams, querystring: mediaQuery },
     handler: async (req, reply) => renderDownload(reply, await runBlobDownload(s, asRequest(req), req.params.capability)),
   });
 }
