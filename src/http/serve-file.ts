@@ -6,6 +6,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { SMALL_READ_BYTES, type ByteRange, type ByteStore } from '../bytes/byte-store.ts';
 import { Codes, FerryError } from '../errors.ts';
 import { isInlineSafe } from '../media/sniff.ts';
+import { servedFileName } from '../file-names.ts';
 
 export interface Servable {
   storageKey: string;
@@ -50,25 +51,10 @@ export function contentDisposition(kind: 'inline' | 'attachment', name: string):
   return `${kind}; filename="${ascii}"; filename*=UTF-8''${encoded}`;
 }
 
-const EXTENSIONS: Record<string, string> = {
-  'image/jpeg': 'jpg',
-  'image/png': 'png',
-  'image/gif': 'gif',
-  'image/webp': 'webp',
-  'image/avif': 'avif',
-  'image/heic': 'heic',
-  'audio/amr': 'amr',
-  'audio/mpeg': 'mp3',
-  'video/mp4': 'mp4',
-  'video/quicktime': 'mov',
-  'video/webm': 'webm',
-  'video/3gpp': '3gp',
-};
-
 export async function sendFile(request: FastifyRequest, reply: FastifyReply, bytes: ByteStore, file: Servable): Promise<FastifyReply> {
   const etag = `"${file.sha256.slice(0, 40)}"`;
   const inline = isInlineSafe(file.contentType);
-  const name = file.fileName ?? `file${EXTENSIONS[file.contentType] ? `.${EXTENSIONS[file.contentType]}` : ''}`;
+  const name = servedFileName(file.fileName, file.contentType);
   reply.headers({
     'content-type': file.contentType,
     etag,
