@@ -33,7 +33,7 @@ export async function startFerry(config: Config, log: Logger = pino({ level: con
     config,
     meta,
     bytes,
-    apps: new AppRegistry(meta),
+    apps: new AppRegistry(meta, config.tokens),
     log,
     uploads: new AbortController(),
     media: new MediaTools(config.media, config.dataDir),

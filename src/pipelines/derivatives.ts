@@ -67,14 +67,15 @@ export function planFor(file: ReadyFile, m: MediaRequest): Plan {
   );
 }
 
-export type Resolved = { kind: 'serve'; file: Servable } | { kind: 'redirect'; location: string };
+export type Resolved = { kind: 'serve'; file: Servable } | { kind: 'redirect'; location: string; reusableUntil: number };
 
 export async function resolveMedia(s: Services, file: ReadyFile, m: MediaRequest): Promise<Resolved> {
   const plan = planFor(file, m);
   if (plan.kind === 'original') return { kind: 'serve', file };
   const imgproxy = s.config.media.imgproxy;
   if (plan.kind === 'image' && imgproxy && m.thumbnailStrategy === 1 && !m.miniProgram) {
-    return { kind: 'redirect', location: imgproxyUrl(imgproxy, imgproxySource(s.config.store, file.storageKey), plan.box) };
+    const to = imgproxyUrl(imgproxy, imgproxySource(s.config.store, file.storageKey), plan.box);
+    return { kind: 'redirect', location: to.url, reusableUntil: to.reusableUntil };
   }
   const d = await derivative(s, file, plan);
   return { kind: 'serve', file: { storageKey: d.storageKey, size: d.size, sha256: d.sha256, contentType: d.contentType, fileName: derivedName(file.fileName, d.contentType) } };

@@ -46,7 +46,9 @@ export function parseMediaRequest(q: Query): MediaRequest {
 async function sendMedia(req: FastifyRequest, reply: FastifyReply, s: Services, file: ReadyFile, media: MediaRequest): Promise<FastifyReply> {
   const target = await resolveMedia(s, file, media);
   if (target.kind === 'redirect') {
-    return reply.code(302).headers({ location: target.location, 'cache-control': 'private, max-age=3600' }).send();
+    // Cached no longer than the same URL would come back: a browser then never holds one past its expiry window.
+    const maxAge = Math.max(0, Math.floor((target.reusableUntil - Date.now()) / 1000));
+    return reply.code(302).headers({ location: target.location, 'cache-control': `private, max-age=${maxAge}` }).send();
   }
   return sendFile(req, reply, s.bytes, target.file);
 }
