@@ -54,7 +54,19 @@ export interface Config {
   smallReadCacheBytes: number;
   logLevel: string;
   media: MediaConfig;
+  tokens: TokenPolicy;
 }
+
+/** What Ferry accepts as an access token beyond a valid signature. */
+export interface TokenPolicy {
+  /** tokens without exp live forever once leaked: refused unless the operator allows them */
+  allowWithoutExp: boolean;
+  /** the longest lifetime accepted: exp − iat (exp − now without iat); also caps admin minting */
+  maxTtlSeconds: number;
+}
+
+/** 30 days: well above the admin API's 7-day default, well below "forever". */
+export const DEFAULT_TOKEN_POLICY: TokenPolicy = { allowWithoutExp: false, maxTtlSeconds: 30 * 86400 };
 
 export interface MediaConfig {
   /** images (and video frames) above width×height are refused before decoding */
@@ -182,6 +194,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     smallReadCacheBytes: size(env, 'FERRY_SMALL_FILE_CACHE', 32 * MiB),
     logLevel: env.FERRY_LOG_LEVEL || 'info',
     media: loadMediaConfig(env),
+    tokens: {
+      allowWithoutExp: bool(env, 'FERRY_ALLOW_TOKENS_WITHOUT_EXP', DEFAULT_TOKEN_POLICY.allowWithoutExp),
+      maxTtlSeconds: int(env, 'FERRY_TOKEN_MAX_TTL_S', DEFAULT_TOKEN_POLICY.maxTtlSeconds, 60, 10 * 365 * 86400),
+    },
   });
 }
 

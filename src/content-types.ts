@@ -7,7 +7,10 @@ export type ContentClass = 'image' | 'video' | 'voice-amr' | 'voice-mp3';
 
 interface TypeInfo {
   class: ContentClass;
+  /** the extension it is served under */
   ext: string;
+  /** other extensions that already name it (a name ending in one keeps it) */
+  aliases?: readonly string[];
   /** browsers cannot show HEIC; served as an attachment */
   attachment?: true;
   /** ffmpeg's demuxer for it (video and voice), pinned so ffmpeg never guesses from content */
@@ -15,18 +18,18 @@ interface TypeInfo {
 }
 
 const TABLE: Record<string, TypeInfo> = {
-  'image/jpeg': { class: 'image', ext: 'jpg' },
+  'image/jpeg': { class: 'image', ext: 'jpg', aliases: ['jpeg', 'jpe', 'jfif'] },
   'image/png': { class: 'image', ext: 'png' },
   'image/gif': { class: 'image', ext: 'gif' },
   'image/webp': { class: 'image', ext: 'webp' },
   'image/avif': { class: 'image', ext: 'avif' },
-  'image/heic': { class: 'image', ext: 'heic', attachment: true },
-  'image/heif': { class: 'image', ext: 'heif', attachment: true },
-  'video/mp4': { class: 'video', ext: 'mp4', demuxer: 'mov' },
-  'video/quicktime': { class: 'video', ext: 'mov', demuxer: 'mov' },
-  'video/x-m4v': { class: 'video', ext: 'm4v', demuxer: 'mov' },
-  'video/3gpp': { class: 'video', ext: '3gp', demuxer: 'mov' },
-  'video/3gpp2': { class: 'video', ext: '3g2', demuxer: 'mov' },
+  'image/heic': { class: 'image', ext: 'heic', aliases: ['heif'], attachment: true },
+  'image/heif': { class: 'image', ext: 'heif', aliases: ['heic'], attachment: true },
+  'video/mp4': { class: 'video', ext: 'mp4', aliases: ['m4v'], demuxer: 'mov' },
+  'video/quicktime': { class: 'video', ext: 'mov', aliases: ['qt'], demuxer: 'mov' },
+  'video/x-m4v': { class: 'video', ext: 'm4v', aliases: ['mp4'], demuxer: 'mov' },
+  'video/3gpp': { class: 'video', ext: '3gp', aliases: ['3gpp'], demuxer: 'mov' },
+  'video/3gpp2': { class: 'video', ext: '3g2', aliases: ['3gp2'], demuxer: 'mov' },
   'video/webm': { class: 'video', ext: 'webm', demuxer: 'matroska' },
   'video/x-matroska': { class: 'video', ext: 'mkv', demuxer: 'matroska' },
   'audio/amr': { class: 'voice-amr', ext: 'amr', demuxer: 'amr' },
@@ -51,7 +54,14 @@ export function typesOf(c: ContentClass): ReadonlySet<string> {
 
 /** The extension a file of this type is served under; undefined for types Ferry does not know. */
 export function extensionOf(contentType: string): string | undefined {
-  return TABLE[contentType]?.ext;
+  return contentType === PLAIN_TEXT ? 'txt' : TABLE[contentType]?.ext;
+}
+
+/** Every extension that names this type, the one it is served under first. */
+export function extensionsOf(contentType: string): readonly string[] {
+  const info = TABLE[contentType];
+  if (contentType === PLAIN_TEXT) return ['txt'];
+  return info ? [info.ext, ...(info.aliases ?? [])] : [];
 }
 
 export function demuxerOf(contentType: string): string | undefined {

@@ -38,7 +38,7 @@ export async function startFerry(config: Readonly<Config>, log: Logger = pino({ 
     urls: new PublicUrls(config.publicUrl),
     meta,
     bytes,
-    apps: new AppRegistry(meta),
+    apps: new AppRegistry(meta, config.tokens),
     log,
     uploads: new AbortController(),
     uploadsInFlight: new InFlight(),

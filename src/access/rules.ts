@@ -1,5 +1,11 @@
 // The access rules of the design brief, in one place. Each function either returns or throws a
 // FerryError that says why not.
+//
+// Reading is decided by the conversation a file_sign names, never by where the bytes were first
+// uploaded: a forward mints a sign for a new conversation with the forwarder as sender. So a
+// group member who forwards a group file to themselves keeps that copy after leaving the group
+// (they could have saved the bytes anyway; taking back the copy would only pretend otherwise),
+// while the group's own link, and forwarding from it, follow current membership.
 import type { Principal } from '../auth/credentials.ts';
 import { Codes, FerryError, noPermission } from '../errors.ts';
 import type { ToType } from '../file-types.ts';

@@ -5,6 +5,10 @@ import { mintAccessToken, type AppRegistry } from '../auth/app-registry.ts';
 import { canonicalId } from '../ids.ts';
 import { Codes, type FerryError } from '../errors.ts';
 import { AlreadyExistsError, type MemberRole, type MetaStore } from '../meta/meta-store.ts';
+import { DEFAULT_TOKEN_POLICY, type TokenPolicy } from '../config.ts';
+
+/** Tokens minted without ttl_s live this long (or FERRY_TOKEN_MAX_TTL_S, when shorter). */
+const DEFAULT_TOKEN_TTL_S = 7 * 86400;
 
 /** An admin failure with its real HTTP status (the admin API is plain REST, not Lanying). */
 export class AdminError extends Error {
@@ -48,6 +52,8 @@ export class AdminService {
   constructor(
     private readonly meta: MetaStore,
     private readonly apps?: AppRegistry,
+    /** minted tokens must pass the same policy the server checks */
+    private readonly tokens: TokenPolicy = apps?.tokenPolicy ?? DEFAULT_TOKEN_POLICY,
   ) {}
 
   private async app(appId: string) {
@@ -84,12 +90,15 @@ export class AdminService {
     if (body.role !== undefined && body.role !== 'user' && body.role !== 'admin') throw new AdminError(400, 'role must be "user" or "admin"');
     let ttl: number | undefined;
     if (body.ttl_s !== undefined) {
-      if (typeof body.ttl_s !== 'number' || !Number.isInteger(body.ttl_s) || body.ttl_s < 1 || body.ttl_s > 10 * 365 * 86400) {
+      if (typeof body.ttl_s !== 'number' || !Number.isInteger(body.ttl_s) || body.ttl_s < 1) {
         throw new AdminError(400, 'ttl_s must be a whole number of seconds, at least 1');
+      }
+      if (body.ttl_s > this.tokens.maxTtlSeconds) {
+        throw new AdminError(400, `ttl_s may be at most ${this.tokens.maxTtlSeconds} (FERRY_TOKEN_MAX_TTL_S)`);
       }
       ttl = body.ttl_s;
     }
-    const token = mintAccessToken(app.secret, { app: appId, sub: userId, role: body.role === 'admin' ? 2 : 1 }, ttl ?? 7 * 86400);
+    const token = mintAccessToken(app.secret, { app: appId, sub: userId, role: body.role === 'admin' ? 2 : 1 }, ttl ?? Math.min(DEFAULT_TOKEN_TTL_S, this.tokens.maxTtlSeconds));
     return { token };
   }
 

@@ -4,6 +4,7 @@
 import { createSigner, createVerifier } from 'fast-jwt';
 import { LRUCache } from 'lru-cache';
 import type { AppRecord, MetaStore } from '../meta/meta-store.ts';
+import { DEFAULT_TOKEN_POLICY, type TokenPolicy } from '../config.ts';
 
 type Verify = (token: string) => Record<string, unknown>;
 type Sign = (payload: Record<string, unknown>) => string;
@@ -20,7 +21,11 @@ const MISSING_TTL_MS = 5_000;
 export class AppRegistry {
   private readonly cache = new LRUCache<string, { keys: AppKeys | null; until: number }>({ max: 10_000 });
 
-  constructor(private readonly meta: MetaStore) {}
+  constructor(
+    private readonly meta: MetaStore,
+    /** checked by credentials.ts on every access token */
+    readonly tokenPolicy: TokenPolicy = DEFAULT_TOKEN_POLICY,
+  ) {}
 
   async get(appId: string): Promise<AppKeys | null> {
     const hit = this.cache.get(appId);

@@ -4,6 +4,8 @@
 import { Codes, FerryError, badParam, noPermission } from '../errors.ts';
 import { canonicalId, parseOptionalId } from '../ids.ts';
 import type { AppKeys, AppRegistry } from './app-registry.ts';
+import type { TokenPolicy } from '../config.ts';
+import { hasCanonicalSignature } from './canonical.ts';
 
 export type Principal =
   /** a user token, or an admin token acting as user_id */
@@ -55,7 +57,8 @@ interface TokenClaims {
   admin: boolean;
 }
 
-function verifyToken(keys: AppKeys, token: string): TokenClaims {
+function verifyToken(keys: AppKeys, token: string, policy: TokenPolicy): TokenClaims {
+  if (!hasCanonicalSignature(token)) throw new FerryError(Codes.BAD_TOKEN, 'access-token is invalid: its signature is not in canonical base64url form');
   let claims: Record<string, unknown>;
   try {
     claims = keys.verifyToken(token);
@@ -64,6 +67,7 @@ function verifyToken(keys: AppKeys, token: string): TokenClaims {
     if (code === 'FAST_JWT_EXPIRED') throw new FerryError(Codes.BAD_TOKEN, 'access-token has expired');
     throw new FerryError(Codes.BAD_TOKEN, 'access-token is invalid');
   }
+  checkLifetime(claims, policy);
   if (claims.app !== undefined && String(claims.app) !== keys.app.appId) {
     throw new FerryError(Codes.BAD_TOKEN, 'access-token belongs to another app');
   }
@@ -71,6 +75,23 @@ function verifyToken(keys: AppKeys, token: string): TokenClaims {
   const role = Number(claims.role ?? 1);
   if (userId === null || (role !== 1 && role !== 2)) throw new FerryError(Codes.BAD_TOKEN, 'access-token is invalid');
   return { userId, admin: role === 2 };
+}
+
+/**
+ * A token without exp is valid forever once it leaks, and one with a far exp nearly so: both
+ * are refused unless the operator allows them (FERRY_ALLOW_TOKENS_WITHOUT_EXP,
+ * FERRY_TOKEN_MAX_TTL_S).
+ */
+function checkLifetime(claims: Record<string, unknown>, policy: TokenPolicy): void {
+  if (claims.exp === undefined) {
+    if (policy.allowWithoutExp) return;
+    throw new FerryError(Codes.BAD_TOKEN, 'access-token has no expiry (exp): mint tokens with an exp, or let this Ferry accept them (FERRY_ALLOW_TOKENS_WITHOUT_EXP)');
+  }
+  const exp = Number(claims.exp);
+  const from = typeof claims.iat === 'number' ? claims.iat : Date.now() / 1000;
+  if (!Number.isFinite(exp) || exp - from > policy.maxTtlSeconds) {
+    throw new FerryError(Codes.BAD_TOKEN, `access-token lives too long: at most ${policy.maxTtlSeconds} s from iat to exp are accepted`);
+  }
 }
 
 export interface AuthOptions {
@@ -90,7 +111,7 @@ export async function authenticate(
   const keys = await resolveApp(registry, headers, query);
   const token = credential(headers, query, 'access-token');
   if (token === undefined) throw new FerryError(Codes.NO_TOKEN, 'access-token is required (header or query parameter)');
-  const claims = verifyToken(keys, token);
+  const claims = verifyToken(keys, token, registry.tokenPolicy);
   const appId = keys.app.appId;
   // Server-side clients (lanying-connector) send user_id/group_id as headers beside the token.
   const asUser = options.actAs.userId ? parseOptionalId('user_id', credential(headers, query, 'user_id')) : undefined;

@@ -5,6 +5,7 @@
 import { Codes, FerryError } from '../errors.ts';
 import { canonicalId } from '../ids.ts';
 import type { AppKeys } from './app-registry.ts';
+import { hasCanonicalSignature } from './canonical.ts';
 
 export interface SignClaims {
   app: string;
@@ -48,6 +49,7 @@ export function verifySign(keys: AppKeys, raw: string | undefined): SignClaims {
   if (raw === undefined || raw === '') throw new FerryError(Codes.BAD_PARAM, 'file_sign is required');
   const sign = normalizeSign(raw);
   if (sign.length > 2048 || !JWT_SHAPE.test(sign)) throw badSign('not a file_sign');
+  if (!hasCanonicalSignature(sign)) throw badSign('its signature is not in canonical form');
   let c: Record<string, unknown>;
   try {
     c = keys.verifySign(sign);

@@ -6,9 +6,10 @@ import { loadConfig, ConfigError } from '../config.ts';
 import { openMetaStore } from '../meta/open.ts';
 
 async function withAdmin<T>(fn: (admin: AdminService) => Promise<T>): Promise<void> {
-  const meta = await openMetaStore(loadConfig());
+  const config = loadConfig();
+  const meta = await openMetaStore(config);
   try {
-    const out = await fn(new AdminService(meta));
+    const out = await fn(new AdminService(meta, undefined, config.tokens));
     process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
   } finally {
     await meta.close();
@@ -39,7 +40,7 @@ program
   .requiredOption('--app <app_id>')
   .requiredOption('--user <user_id>')
   .option('--role <role>', 'user or admin', 'user')
-  .option('--ttl <seconds>', 'lifetime in seconds (default 7 days)')
+  .option('--ttl <seconds>', 'lifetime in seconds (default 7 days, at most FERRY_TOKEN_MAX_TTL_S)')
   .action((o: { app: string; user: string; role: string; ttl?: string }) =>
     // Only plain decimal seconds become a number: Number() would take "0x10" or "1e3", and a
     // string left as it is gets the admin API's own "ttl_s must be …" error.

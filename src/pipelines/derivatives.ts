@@ -99,7 +99,7 @@ export function planFor(file: ReadyFile, m: MediaRequest): Plan {
 }
 
 /** The stored original or derivative to serve, or the external image service to send the client to. */
-export type Resolved = { kind: 'stored'; file: Servable } | { kind: 'external'; location: string };
+export type Resolved = { kind: 'stored'; file: Servable } | { kind: 'external'; location: string; reusableUntil: number };
 
 /** What the original itself serves as. */
 export function originalOf(file: ReadyFile): Servable {
@@ -120,7 +120,8 @@ export async function resolveMedia(s: Services, file: ReadyFile, m: MediaRequest
   if (plan.kind === 'original') return { kind: 'stored', file: originalOf(file) };
   const imgproxy = s.config.media.imgproxy;
   if (plan.kind === 'image' && imgproxy && m.thumbnailStrategy === 1 && !m.miniProgram) {
-    return { kind: 'external', location: imgproxyUrl(imgproxy, s.bytes.locator(file.storageKey), plan.box) };
+    const to = imgproxyUrl(imgproxy, s.bytes.locator(file.storageKey), plan.box);
+    return { kind: 'external', location: to.url, reusableUntil: to.reusableUntil };
   }
   const d = await derivative(s, file, plan);
   return { kind: 'stored', file: derivativeOf(file, d) };

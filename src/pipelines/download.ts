@@ -29,8 +29,6 @@ export type DownloadOutcome =
 const TOKEN_URL_CACHE = 'private, max-age=86400';
 /** An object's bytes never change under its key, so a fetched copy may be kept for a day. */
 const MAX_OBJECT_CACHE_S = 86400;
-/** An external image service's answer for one source and box never changes either. */
-const EXTERNAL_CACHE = 'private, max-age=3600';
 
 /** GET/HEAD /file/download/chat */
 export async function runChatDownload(s: Services, req: DownloadRequest): Promise<DownloadOutcome> {
@@ -74,7 +72,11 @@ async function storedObject(s: Services, file: ReadyFile, variant: string | null
 
 async function deliverMedia(s: Services, req: DownloadRequest, file: ReadyFile, media: MediaRequest): Promise<DownloadOutcome> {
   const target = await resolveMedia(s, file, media);
-  if (target.kind === 'external') return { kind: 'redirect', location: target.location, headers: { 'cache-control': EXTERNAL_CACHE } };
+  if (target.kind === 'external') {
+    // Cached no longer than the same URL comes back: a browser never holds one past its expiry.
+    const maxAge = Math.max(0, Math.floor((target.reusableUntil - Date.now()) / 1000));
+    return { kind: 'redirect', location: target.location, headers: { 'cache-control': `private, max-age=${maxAge}` } };
+  }
   // Mini-programs may only fetch from the domains their operator whitelisted, which the store
   // (or a blob URL on another host name) usually is not: they are always streamed.
   return deliver(s, req, target.file, { mayRedirect: !media.miniProgram, cacheControl: TOKEN_URL_CACHE });

@@ -7,6 +7,7 @@ import fresh from 'fresh';
 import rangeParser from 'range-parser';
 import type { ByteRange } from '../bytes/byte-store.ts';
 import { extensionOf, isInlineSafe } from '../content-types.ts';
+import { servedFileName } from '../file-names.ts';
 
 /** A stored original or derivative, as downloads see it. */
 export interface Servable {
@@ -24,10 +25,12 @@ export interface Servable {
 
 export const etagOf = (file: Servable) => `"${file.sha256.slice(0, 40)}"`;
 
-/** The name a browser saves the file under; without an uploaded name, file.EXT. */
+/**
+ * The name a browser saves the file under: the uploaded name, ending in the extension of the
+ * type Ferry serves it as (a JPEG uploaded as x.html is x.jpg); without one, file.EXT.
+ */
 export function servedName(file: Servable): string {
-  const ext = extensionOf(file.contentType);
-  return file.fileName ?? `file${ext ? `.${ext}` : ''}`;
+  return servedFileName(file.fileName, file.contentType);
 }
 
 /**

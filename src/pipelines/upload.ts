@@ -8,6 +8,7 @@ import { Codes, FerryError } from '../errors.ts';
 import { AVATAR_TYPE, fileTypeInfo } from '../file-types.ts';
 import { UploadGuard } from '../media/upload-guard.ts';
 import { probeStoredMedia, type MediaInfo } from '../media/probe.ts';
+import { cleanFileName } from '../file-names.ts';
 import type { FileRecord } from '../meta/meta-store.ts';
 import type { StagedObject } from '../bytes/byte-store.ts';
 import { StorageError } from '../bytes/byte-store.ts';
@@ -132,14 +133,4 @@ async function stageUpload(s: Services, file: FileRecord, source: Readable, file
   } finally {
     s.uploads.signal.removeEventListener('abort', onShutdown);
   }
-}
-
-/** Keep a display name for Content-Disposition: no paths, no control characters, bounded. */
-export function cleanFileName(name: string | null): string | null {
-  if (!name) return null;
-  // eslint-disable-next-line no-control-regex
-  const base = name.split(/[\\/]/).pop()!.replace(/[\u0000-\u001f\u007f"]/g, '').trim();
-  if (!base || base === '.' || base === '..' || base === 'undefined' || base === 'blob') return null;
-  // Cut by code points: half a surrogate pair would make the name unencodable in the header.
-  return Array.from(base).slice(0, 200).join('');
 }

@@ -63,3 +63,27 @@ export async function uploadChat(
   if (up.status !== 200 || up.body.data !== true) throw new Error(`upload failed: ${up.status} ${JSON.stringify(up.body)}`);
   return slot.download_url;
 }
+
+const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
+/**
+ * Every other spelling of a JWT's signature that decodes to the same bytes: the last base64url
+ * character carries bits no byte uses (2 for HS256, 4 for HS512), which lenient decoders ignore;
+ * plus the same signature in the '+/' alphabet and with '=' padding.
+ */
+export function nonCanonicalVariants(jwt: string): string[] {
+  const cut = jwt.lastIndexOf('.') + 1;
+  const head = jwt.slice(0, cut);
+  const sig = jwt.slice(cut);
+  const unusedBits = (sig.length * 6) % 8;
+  const last = B64URL.indexOf(sig.at(-1)!);
+  const out: string[] = [];
+  for (let low = 0; low < 1 << unusedBits; low++) {
+    const v = (last & ~((1 << unusedBits) - 1)) | low;
+    if (v !== last) out.push(`${head}${sig.slice(0, -1)}${B64URL[v]}`);
+  }
+  const std = Buffer.from(sig, 'base64url').toString('base64');
+  if (std.replace(/=+$/, '') !== sig) out.push(`${head}${std.replace(/=+$/, '')}`);
+  out.push(`${head}${sig}${'='.repeat((4 - (sig.length % 4)) % 4 || 4)}`);
+  return out;
+}

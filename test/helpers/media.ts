@@ -74,9 +74,13 @@ export type VideoContainer = 'mp4' | 'mov' | 'webm' | '3gp';
 
 /**
  * testsrc video; with blackFirstSeconds the video opens on black first (a fade-in), so a cover
- * taken from the first frame would be black.
+ * taken from the first frame would be black. rotate90 stores it as a phone stores portrait
+ * video: landscape pixels plus a quarter-turn matrix. faststart puts the header (moov) first.
  */
-export function video(container: VideoContainer, opts: { width?: number; height?: number; seconds?: number; blackFirstSeconds?: number } = {}): Buffer {
+export function video(
+  container: VideoContainer,
+  opts: { width?: number; height?: number; seconds?: number; blackFirstSeconds?: number; rotate90?: boolean; faststart?: boolean } = {},
+): Buffer {
   const { width = 320, height = 240, seconds = 3, blackFirstSeconds = 0 } = opts;
   const dir = tmpDir();
   const out = path.join(dir, `v.${container}`);
@@ -91,8 +95,11 @@ export function video(container: VideoContainer, opts: { width?: number; height?
     ? ['-f', 'lavfi', '-i', `color=black:size=${size}:rate=10:duration=${blackFirstSeconds}`, '-f', 'lavfi', '-i', `testsrc=size=${size}:rate=10:duration=${seconds}`, '-filter_complex', '[0][1]concat=n=2:v=1']
     : ['-f', 'lavfi', '-i', `testsrc=size=${size}:rate=10:duration=${seconds}`];
   try {
-    run('ffmpeg', ['-v', 'error', '-y', ...inputs, ...codec, out]);
-    return fs.readFileSync(out);
+    run('ffmpeg', ['-v', 'error', '-y', ...inputs, ...codec, ...(opts.faststart ? ['-movflags', '+faststart'] : []), out]);
+    if (!opts.rotate90) return fs.readFileSync(out);
+    const turned = path.join(dir, `r.${container}`);
+    run('ffmpeg', ['-v', 'error', '-y', '-i', out, '-c', 'copy', '-metadata:s:v:0', 'rotate=90', ...(opts.faststart ? ['-movflags', '+faststart'] : []), turned]);
+    return fs.readFileSync(turned);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestFerry, type TestFerry } from '../helpers/ferry.ts';
 import { api, apiUrl, getJson, type Creds, type Envelope } from '../helpers/client.ts';
-import { accessToken, decodeJwt, mintJwt, nowSeconds, signClaims, uploadChat, withPayload } from '../helpers/jwt.ts';
+import { accessToken, decodeJwt, mintJwt, nonCanonicalVariants, nowSeconds, signClaims, signOf, uploadChat, withPayload } from '../helpers/jwt.ts';
 
 let f: TestFerry;
 let appA: { appId: string; secret: string };
@@ -156,10 +156,6 @@ test('tokens minted with the app secret by node:crypto work, HS256 and HS512, us
   assertOk(r2);
   assert.equal(signClaims(r2.body.data.download_url).from_id, '2003', 'an HS512 admin token acts as user_id');
 
-  // The documented Lanying admin token: HS512, no exp, role 2, sub a decimal string.
-  const lanying = mintJwt(appA.secret, { app: appA.appId, sub: '20', role: 2, iat: nowSeconds() }, 'HS512');
-  assertOk(await slot(lanying));
-
   const numericSub = accessToken(appA.secret, { app: appA.appId, sub: 2004 });
   const r4 = await slot(numericSub);
   assertOk(r4);
@@ -176,7 +172,7 @@ test('forged, expired and foreign tokens are refused with 10008', async () => {
   const good = accessToken(appA.secret, { app: appA.appId, sub: '2001' });
   const cases: Record<string, string> = {
     expired: accessToken(appA.secret, { app: appA.appId, sub: '2001', iat: now - 7200, exp: now - 60 }),
-    'not yet valid (nbf)': mintJwt(appA.secret, { app: appA.appId, sub: '2001', role: 1, iat: now, nbf: now + 3600 }),
+    'not yet valid (nbf)': mintJwt(appA.secret, { app: appA.appId, sub: '2001', role: 1, iat: now, nbf: now + 3600, exp: now + 7200 }),
     'alg none': accessToken('', { app: appA.appId, sub: '2001', role: 2 }, 'none'),
     'alg none with the real signature': `${accessToken('', { app: appA.appId, sub: '2001', role: 2 }, 'none')}${good.split('.')[2]}`,
     'HS384 (not an allowed algorithm)': accessToken(appA.secret, { app: appA.appId, sub: '2001' }, 'HS384'),
@@ -200,6 +196,64 @@ test('forged, expired and foreign tokens are refused with 10008', async () => {
   }
   const expired = await api(f.url, '/file/upload/chat', { file_type: 100, to_id: '1002' }, { appId: appA.appId, token: cases.expired! });
   assert.match(expired.body.message!, /expired/);
+});
+
+test('only the canonical spelling of a token or file_sign signature is accepted', async () => {
+  const slot = (token: string) => api(f.url, '/file/upload/chat', { file_type: 100, to_id: '1002' }, { appId: appA.appId, token });
+  for (const alg of ['HS256', 'HS512'] as const) {
+    const good = accessToken(appA.secret, { app: appA.appId, sub: '2001' }, alg);
+    assertOk(await slot(good));
+    const variants = nonCanonicalVariants(good);
+    // The unused bits of the last character: 3 other spellings for HS256, 15 for HS512.
+    assert.ok(variants.length >= (alg === 'HS256' ? 4 : 16), `${alg}: ${variants.length} variants`);
+    for (const v of variants) assertRefused(await slot(v), 10008, /canonical|invalid/);
+  }
+  const sign = signOf(chatUrl);
+  const download = (s: string) => getJson(apiUrl(f.url, '/file/download/chat', { file_sign: s }, userA));
+  const ok = await fetch(apiUrl(f.url, '/file/download/chat', { file_sign: sign }, userA));
+  assert.equal(ok.status, 200);
+  assert.equal(await ok.text(), 'chat file for 1002\n');
+  for (const v of nonCanonicalVariants(sign)) assertRefused(await download(v), 60001);
+});
+
+test('a token without exp is refused by default, with a message that says how to fix it', async () => {
+  // The documented Lanying admin token: HS512, no exp, role 2, sub a decimal string.
+  const lanying = mintJwt(appA.secret, { app: appA.appId, sub: '20', role: 2, iat: nowSeconds() }, 'HS512');
+  assertRefused(await api(f.url, '/file/upload/chat', { file_type: 100, to_id: '1002' }, { appId: appA.appId, token: lanying }), 10008, /no expiry \(exp\).*FERRY_ALLOW_TOKENS_WITHOUT_EXP/);
+});
+
+test('tokens that live longer than FERRY_TOKEN_MAX_TTL_S (default 30 days) are refused', async () => {
+  const now = nowSeconds();
+  const slot = (token: string) => api(f.url, '/file/upload/chat', { file_type: 100, to_id: '1002' }, { appId: appA.appId, token });
+  assertOk(await slot(accessToken(appA.secret, { app: appA.appId, sub: '2001', iat: now, exp: now + 30 * 86400 })));
+  assertRefused(await slot(accessToken(appA.secret, { app: appA.appId, sub: '2001', iat: now, exp: now + 30 * 86400 + 1 })), 10008, /too long/);
+  // Without iat, the lifetime counts from now.
+  assertOk(await slot(mintJwt(appA.secret, { app: appA.appId, sub: '2001', role: 1, exp: now + 29 * 86400 })));
+  assertRefused(await slot(mintJwt(appA.secret, { app: appA.appId, sub: '2001', role: 1, exp: now + 31 * 86400 })), 10008, /too long/);
+  // An iat in the past does not stretch it: exp − iat is what counts.
+  assertRefused(await slot(accessToken(appA.secret, { app: appA.appId, sub: '2001', iat: now - 31 * 86400, exp: now + 60 })), 10008, /too long/);
+  // The admin API never mints what the server would refuse.
+  const tooLong = await f.admin('POST', `/admin/apps/${appA.appId}/tokens`, { user_id: '1001', ttl_s: 30 * 86400 + 1 });
+  assert.equal(tooLong.status, 400);
+  assert.match(String(tooLong.body.error), /FERRY_TOKEN_MAX_TTL_S/);
+});
+
+test('an operator can allow exp-less tokens (Lanying\'s admin token) and shorten the longest lifetime', async () => {
+  const g = await startTestFerry({ FERRY_ALLOW_TOKENS_WITHOUT_EXP: 'true', FERRY_TOKEN_MAX_TTL_S: '3600' });
+  try {
+    const app = await g.createApp('lanying-compat');
+    const slot = (token: string) => api(g.url, '/file/upload/chat', { file_type: 100, to_id: '1002' }, { appId: app.appId, token });
+    const lanying = mintJwt(app.secret, { app: app.appId, sub: '20', role: 2, iat: nowSeconds() }, 'HS512');
+    assertOk(await slot(lanying));
+    const now = nowSeconds();
+    assertRefused(await slot(accessToken(app.secret, { app: app.appId, sub: '2001', iat: now, exp: now + 3601 })), 10008, /at most 3600 s/);
+    // Minted without ttl_s: the 7-day default is cut to the operator's maximum.
+    const minted = decodeJwt(await g.token(app.appId, '1001')).payload;
+    assert.equal((minted.exp as number) - (minted.iat as number), 3600);
+    assert.equal((await g.admin('POST', `/admin/apps/${app.appId}/tokens`, { user_id: '1001', ttl_s: 3601 })).status, 400);
+  } finally {
+    await g.close();
+  }
 });
 
 test("app A's token is worthless with app_id B, and B's token with app_id A", async () => {

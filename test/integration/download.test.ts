@@ -240,6 +240,26 @@ describe('safe headers', () => {
     assert.equal(star, `${'a'.repeat(199)}😀`);
   });
 
+  test('a name with a right-to-left override ("\u202egpj.exe" shows as "exe.jpg") is served without it', async () => {
+    const bytes = Buffer.from('MZ not really a program\n');
+    const slot = await upload(100, bytes, '\u202egpj.exe');
+    const res = await fetch(withCreds(slot.download_url, creds));
+    assert.deepEqual(Buffer.from(await res.arrayBuffer()), bytes);
+    const cd = res.headers.get('content-disposition') ?? '';
+    assert.equal(cd, `attachment; filename="gpj.exe"; filename*=UTF-8''gpj.exe`);
+  });
+
+  test('an inline file is named with the extension of its served type: a JPEG uploaded as x.html is x.jpg; photo.JPG stays', async () => {
+    const jpeg = await sharp({ create: { width: 4, height: 4, channels: 3, background: '#0000ff' } }).jpeg().toBuffer();
+    for (const [given, served] of [['x.html', 'x.jpg'], ['photo.JPG', 'photo.JPG'], ['no-extension', 'no-extension.jpg']]) {
+      const slot = await upload(100, jpeg, given!);
+      const res = await fetch(withCreds(slot.download_url, creds));
+      await res.arrayBuffer();
+      assert.equal(res.headers.get('content-type'), 'image/jpeg');
+      assert.equal(res.headers.get('content-disposition'), `inline; filename="${served}"; filename*=UTF-8''${served}`, given);
+    }
+  });
+
   test('a cross-origin reader (browser audio seek) may see the range headers', async () => {
     const res = await fetch(voiceUrl(), { headers: { origin: 'https://chat.example.com', range: 'bytes=0-9' } });
     await res.arrayBuffer();

@@ -112,6 +112,26 @@ test('a member who left the group can no longer forward its files; the others ca
   forwarded(await forward(t['21']!, signOf(groupFile), '3', 1));
 });
 
+test('a group file a member forwarded to themselves stays readable to them after they leave; the group link does not', async () => {
+  const me: Creds = { appId, token: await f.token(appId, '6') };
+  await f.member(appId, GROUP, '6');
+  const groupFile = await uploadChat(f.url, t['20']!, { to_id: GROUP, to_type: 2 }, BYTES);
+  const kept = forwarded(await forward(me, signOf(groupFile), '6', 1));
+  assert.deepEqual({ from_id: signClaims(kept).from_id, to_id: signClaims(kept).to_id }, { from_id: '6', to_id: '6' });
+  await f.removeMember(appId, GROUP, '6');
+  // They could have saved the bytes while they were a member: the copy in their own chat stays theirs.
+  const mine = await bytesFor(kept, me);
+  assert.equal(mine.status, 200);
+  assert.deepEqual(mine.body, BYTES);
+  // The group's own link follows membership, and so does forwarding from it.
+  const viaGroup = await getJson(withCreds(groupFile, me));
+  assert.equal(viaGroup.body.code, 10010, JSON.stringify(viaGroup.body));
+  assert.equal((await forward(me, signOf(groupFile), '6', 1)).body.code, 10010);
+  // Their own copy can still go on to someone else, as any file they sent can.
+  const onward = forwarded(await forward(me, signOf(kept), '3', 1));
+  assert.deepEqual((await bytesFor(onward, t['3']!)).body, BYTES);
+});
+
 test('a forwarded file can be forwarded again by its new receiver', async () => {
   const hop1 = forwarded(await forward(t['2']!, signOf(source), '3', 1));
   const hop2 = forwarded(await forward(t['3']!, signOf(hop1), '4', 1));

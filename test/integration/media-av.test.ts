@@ -121,3 +121,15 @@ test('concurrent conversions of one voice file run ffmpeg once', async () => {
   }
   assert.equal(f.ferry.services.media.stats.derivativesMade, before + 1);
 });
+
+test('MP4 and MOV sizes are the shown ones: a portrait phone video (quarter-turn matrix) records height × width, header first or last', async () => {
+  for (const c of ['mp4', 'mov'] as const) {
+    for (const faststart of [false, true]) {
+      const slot = await uploadChat(f.url, creds, 103, video(c, { width: 320, height: 240, seconds: 2, rotate90: true, faststart }), '2002', `portrait.${c}`);
+      const rec = await f.ferry.services.meta.getFile(appId, fileIdOf(slot));
+      const what = `${c}${faststart ? ' faststart' : ''}`;
+      assert.deepEqual([rec?.width, rec?.height], [240, 320], what);
+      assert.ok(rec?.durationMs && Math.abs(rec.durationMs - 2000) <= 150, `${what}: duration ${rec?.durationMs}`);
+    }
+  }
+});

@@ -26,13 +26,23 @@ test('with imgproxy configured, the default strategy redirects to a correctly si
     const res = await download(slot, creds, query);
     assert.equal(res.status, 302, query);
     const location = res.headers.get('location')!;
-    const m = /^https:\/\/img\.example\.test\/([A-Za-z0-9_-]+)(\/rs:fit:(\d+:\d+):0\/([A-Za-z0-9_-]+))$/.exec(location);
+    const m = /^https:\/\/img\.example\.test\/([A-Za-z0-9_-]+)(\/exp:(\d+)\/rs:fit:(\d+:\d+):0\/([A-Za-z0-9_-]+))$/.exec(location);
     assert.ok(m, location);
-    assert.equal(m[3], box);
+    assert.equal(m[4], box);
+    // The URL expires one to two hours from now, on a whole hour, and the redirect is cached no
+    // longer than the same URL keeps being handed out.
+    const exp = Number(m[3]);
+    const now = Date.now() / 1000;
+    assert.equal(exp % 3600, 0);
+    assert.ok(exp > now + 3600 && exp <= now + 7200 + 5, `exp ${exp}, now ${now}`);
+    const maxAge = Number(/max-age=(\d+)/.exec(res.headers.get('cache-control') ?? '')?.[1]);
+    assert.ok(maxAge <= exp - 3600 - now + 1 && maxAge >= 0, `max-age ${maxAge}`);
+    const again = await download(slot, creds, query);
+    assert.equal(again.headers.get('location'), location, 'the same URL within the window');
     const expected = createHmac('sha256', Buffer.from(KEY, 'hex')).update(Buffer.concat([Buffer.from(SALT, 'hex'), Buffer.from(m[2]!)])).digest('base64url');
     assert.equal(m[1], expected);
     // local:///KEY embedded, s3://BUCKET/KEY when the originals live in a bucket
-    assert.match(Buffer.from(m[4]!, 'base64url').toString(), /^(local:\/\/\/|s3:\/\/[a-z0-9.-]+\/)files\/[A-Za-z0-9_-]\/[A-Za-z0-9_-]+$/);
+    assert.match(Buffer.from(m[5]!, 'base64url').toString(), /^(local:\/\/\/|s3:\/\/[a-z0-9.-]+\/)files\/[A-Za-z0-9_-]\/[A-Za-z0-9_-]+$/);
   }
 });
 

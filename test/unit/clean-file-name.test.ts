@@ -4,10 +4,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { cleanFileName } from '../../src/pipelines/upload.ts';
+import { cleanFileName, servedFileName } from '../../src/file-names.ts';
 import { dispositionOf, type Servable } from '../../src/pipelines/servable.ts';
 
-const contentDisposition = (_kind: 'attachment', name: string) =>
+const contentDisposition = (_kind: 'inline' | 'attachment', name: string) =>
   dispositionOf({ appId: 'a', fileId: 'f', variant: null, storageKey: 'k', size: 1, sha256: '0'.repeat(64), contentType: 'application/octet-stream', fileName: name } satisfies Servable);
 
 /** No lone surrogate: half an emoji cannot be UTF-8 encoded into a header. */
@@ -63,5 +63,59 @@ test('property: the result is null or a non-empty, path-free, quote-free, well-f
       assert.doesNotThrow(() => contentDisposition('attachment', name));
       },
     ),
+  );
+});
+
+const BIDI_AND_INVISIBLE = ['\u202a', '\u202b', '\u202c', '\u202d', '\u202e', '\u2066', '\u2067', '\u2068', '\u2069', '\u200e', '\u200f', '\u061c', '\u0085', '\u009b', '\u2028', '\u2029', '\u200b', '\u200d', '\u2060', '\ufeff', '\u00ad', '\u{e0041}'];
+
+test('bidi controls, C1 controls, line separators and zero-width characters are removed', () => {
+  // "‮gpj.exe" shows as "exe.jpg" in a right-to-left override.
+  assert.equal(cleanFileName('\u202egpj.exe'), 'gpj.exe');
+  assert.equal(cleanFileName('in\u2066voice\u2069\u200b.pdf\u200f'), 'invoice.pdf');
+  for (const c of BIDI_AND_INVISIBLE) assert.equal(cleanFileName(`a${c}b.txt`), 'ab.txt', `U+${c.codePointAt(0)!.toString(16)}`);
+  assert.equal(cleanFileName('\u202e\u200b'), null);
+});
+
+test('property: no control or format character survives, wherever it is put', () => {
+  fc.assert(
+    fc.property(fc.string({ maxLength: 30 }), fc.array(fc.constantFrom(...BIDI_AND_INVISIBLE), { minLength: 1, maxLength: 5 }), fc.nat(), (s, inserted, at) => {
+      const chars = [...s];
+      for (const c of inserted) chars.splice(at % (chars.length + 1), 0, c);
+      const name = cleanFileName(chars.join(''));
+      if (name !== null) assert.doesNotMatch(name, /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u);
+    }),
+  );
+});
+
+test('served names end in the extension of the served type; names that already do are kept', () => {
+  assert.equal(servedFileName('x.html', 'image/jpeg'), 'x.jpg');
+  assert.equal(servedFileName('photo.JPG', 'image/jpeg'), 'photo.JPG');
+  assert.equal(servedFileName('photo.jpeg', 'image/jpeg'), 'photo.jpeg');
+  assert.equal(servedFileName('clip', 'video/mp4'), 'clip.mp4');
+  assert.equal(servedFileName('archive.tar.gz', 'video/quicktime'), 'archive.tar.mov');
+  assert.equal(servedFileName('.hidden', 'image/png'), '.hidden.png');
+  assert.equal(servedFileName(null, 'audio/amr'), 'file.amr');
+  assert.equal(servedFileName('notes.txt', 'text/plain; charset=utf-8'), 'notes.txt');
+  // Types without a known extension (attachments) keep their name.
+  assert.equal(servedFileName('gpj.exe', 'application/octet-stream'), 'gpj.exe');
+  assert.equal(servedFileName(null, 'application/octet-stream'), 'file');
+});
+
+test('property: a served media name ends in one of its type\'s extensions and keeps the rest of the name', () => {
+  const types: Array<[string, string[]]> = [
+    ['image/jpeg', ['jpg', 'jpeg', 'jpe', 'jfif']],
+    ['image/png', ['png']],
+    ['video/mp4', ['mp4', 'm4v']],
+    ['audio/mpeg', ['mp3']],
+  ];
+  fc.assert(
+    fc.property(fc.option(fc.string({ minLength: 1, maxLength: 40 }), { nil: null }), fc.constantFrom(...types), (raw, [type, exts]) => {
+      const name = cleanFileName(raw);
+      const served = servedFileName(name, type);
+      const ext = /\.([^.]*)$/.exec(served)?.[1]?.toLowerCase();
+      assert.ok(ext !== undefined && exts.includes(ext), `${JSON.stringify(served)} for ${type}`);
+      if (name !== null) assert.ok(served.startsWith(name.replace(/\.[^.]*$/, '')), `${served} keeps ${name}`);
+      assert.doesNotThrow(() => contentDisposition('inline', served));
+    }),
   );
 });

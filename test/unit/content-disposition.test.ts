@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { dispositionOf, linkName, servedName, type Servable } from '../../src/pipelines/servable.ts';
 import { isInlineSafe } from '../../src/content-types.ts';
+import { servedFileName } from '../../src/file-names.ts';
 
 const file = (fileName: string | null, contentType = 'application/octet-stream'): Servable => ({
   appId: 'a',
@@ -50,13 +51,13 @@ test('a link name ends in the extension of the type it is served as', () => {
   assert.equal(linkName(file('notes.txt')), 'notes.txt');
 });
 
-test('property: any name gives a header without line breaks that names the file exactly', () => {
+test('property: any name gives a header without line breaks that names the file exactly, as a .png', () => {
   fc.assert(
     fc.property(fc.string({ unit: 'grapheme', maxLength: 60 }).filter((n) => n.length > 0 && !/[\\/]/.test(n)), (name) => {
       const h = dispositionOf(file(name, 'image/png'));
       assert.doesNotMatch(h, /[\r\n]/);
       assert.ok(h.startsWith('inline; filename="'), h);
-      assert.equal(savedName(h), name);
+      assert.equal(savedName(h), servedFileName(name, 'image/png'));
     }),
   );
 });

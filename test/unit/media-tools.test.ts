@@ -6,7 +6,7 @@ import { BOX_SIZES, boxFor, fitInside, snapSide, DEFAULT_THUMBNAIL_BOX } from '.
 import { amrDurationMs } from '../../src/media/amr.ts';
 import { WorkQueue } from '../../src/primitives/work-queue.ts';
 import { LocalSingleFlight } from '../../src/primitives/single-flight.ts';
-import { signImgproxyPath, imgproxyUrl } from '../../src/media/imgproxy.ts';
+import { IMGPROXY_URL_WINDOW_S, signImgproxyPath, imgproxyUrl } from '../../src/media/imgproxy.ts';
 import { runTool } from '../../src/media/run-tool.ts';
 import { Codes, FerryError } from '../../src/errors.ts';
 
@@ -89,11 +89,30 @@ test('imgproxy signatures match imgproxy documentation vector', () => {
     signImgproxyPath(settings, '/rs:fill:300:400:0/g:sm/aHR0cDovL2V4YW1w/bGUuY29tL2ltYWdl/cy9jdXJpb3NpdHku/anBn.png'),
     'oKfUtW34Dvo2BGQehJFR4Nr0_rIjOtdtzJ3QFsUcXH8',
   );
-  const url = imgproxyUrl(settings, 'local:///files/a/abc', { width: 400, height: 400 });
-  const m = /^http:\/\/imgproxy\.test\/([A-Za-z0-9_-]{43})(\/rs:fit:400:400:0\/([A-Za-z0-9_-]+))$/.exec(url);
+  const { url } = imgproxyUrl(settings, 'local:///files/a/abc', { width: 400, height: 400 });
+  const m = /^http:\/\/imgproxy\.test\/([A-Za-z0-9_-]{43})(\/exp:\d+\/rs:fit:400:400:0\/([A-Za-z0-9_-]+))$/.exec(url);
   assert.ok(m, url);
   assert.equal(Buffer.from(m[3]!, 'base64url').toString(), 'local:///files/a/abc');
   assert.equal(m[1], signImgproxyPath(settings, m[2]!));
+});
+
+test('imgproxy URLs expire, and the same URL is handed out for a whole window', () => {
+  const settings = { url: 'http://imgproxy.test', key: '736563726574', salt: '68656C6C6F' };
+  const at = (ms: number) => imgproxyUrl(settings, 'local:///files/a/abc', { width: 400, height: 400 }, ms);
+  const exp = (ms: number) => Number(/\/exp:(\d+)\//.exec(at(ms).url)![1]);
+  const W = IMGPROXY_URL_WINDOW_S * 1000;
+  const start = 1_800_000_000_000 - (1_800_000_000_000 % W);
+  // Throughout one window: one URL, valid until one window after the window ends.
+  for (const t of [start, start + 1, start + W / 2, start + W - 1]) {
+    assert.equal(at(t).url, at(start).url);
+    assert.equal(exp(t), (start + 2 * W) / 1000);
+    assert.equal(at(t).reusableUntil, start + W);
+    // Always at least one full window of life left when handed out.
+    assert.ok(exp(t) * 1000 - t > W);
+  }
+  // The next window: a new expiry, and a new signature over it.
+  assert.equal(exp(start + W), (start + 3 * W) / 1000);
+  assert.notEqual(at(start + W).url.split('/')[3], at(start).url.split('/')[3]);
 });
 
 test('a tool that runs past its time is killed and reported as a timeout', async () => {
