@@ -268,7 +268,8 @@ export class SqlMetaStore implements MetaStore {
     const row = await this.db.selectFrom('files').select(['status', 'slot_expires_at']).where('slot_id', '=', slotId).executeTakeFirst();
     if (!row) return { ok: false, reason: 'not-found' };
     if (row.status === 'ready') return { ok: false, reason: 'used' };
-    if (row.status === 'uploading' && num(row.slot_expires_at) > now) return { ok: false, reason: 'busy' };
+    // An upload that is running makes the slot busy; with ignoreExpiry even past the slot's expiry.
+    if (row.status === 'uploading' && (opts.ignoreExpiry || num(row.slot_expires_at) > now)) return { ok: false, reason: 'busy' };
     return { ok: false, reason: 'expired' };
   }
 

@@ -1,0 +1,283 @@
+// The ByteStore contract: what every bytes store must do, whatever sits below it. One suite,
+// run against every implementation (byte-store.test.ts picks the ones the current test pass
+// provides), the way tus-node-server runs one suite over all its stores. Every case gets a
+// fresh store from the factory.
+//
+// Not part of the contract: whether a staged object is readable before commit() (local disk
+// keeps it in tmp, S3 writes it under its key at once; the metadata record is what hides it).
+//
+// Adding a case: one `it(name, async (h) => …)` in the section it belongs to.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { ObjectNotFoundError, type ByteRange, type ByteStore } from '../../src/bytes/byte-store.ts';
+
+/** The optional methods of ByteStore; the harness says which ones its store must have. */
+export interface ByteStoreCapabilities {
+  readSmall: boolean;
+  head: boolean;
+  presignGet: boolean;
+  presignPut: boolean;
+}
+
+export interface ByteStoreHarness {
+  store: ByteStore;
+  capabilities: ByteStoreCapabilities;
+  /**
+   * The size at which the store splits what it writes (S3: the multipart part size), so the
+   * suite can write objects just below, at and above it. Omitted: the store does not split.
+   */
+  partBytes?: number;
+  /** Bytes on their way in that are no object yet (tmp files, open multipart uploads, spooled parts). */
+  staged(): Promise<string[]>;
+  /** close the store and drop what the factory created */
+  dispose(): Promise<void>;
+}
+
+/** A fresh, initialised store holding no objects. */
+export type ByteStoreFactory = () => Promise<ByteStoreHarness>;
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+const key = (name = '') => `files/${randomBytes(1).toString('hex').slice(0, 1)}/${name}${randomBytes(10).toString('base64url')}`;
+
+/** bytes in chunks of `chunk`, then the error when `failAfter` bytes are out */
+function source(bytes: Buffer, opts: { chunk?: number; failAfter?: number; error?: Error } = {}): Readable {
+  const chunk = opts.chunk ?? 256 * KiB;
+  return Readable.from(
+    (async function* () {
+      for (let off = 0; off < bytes.length; off += chunk) {
+        if (opts.failAfter !== undefined && off >= opts.failAfter) throw opts.error ?? new Error('source failed');
+        yield bytes.subarray(off, off + chunk);
+      }
+      if (opts.failAfter !== undefined) throw opts.error ?? new Error('source failed');
+    })(),
+  );
+}
+
+async function readAll(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+async function put(store: ByteStore, k: string, bytes: Buffer, contentType = 'application/octet-stream'): Promise<void> {
+  const staged = await store.stage(k, source(bytes), contentType);
+  await staged.commit();
+}
+
+async function assertAbsent(h: ByteStoreHarness, k: string): Promise<void> {
+  await assert.rejects(h.store.read(k), ObjectNotFoundError, `${k} holds nothing`);
+  if (h.store.head) assert.equal(await h.store.head(k), null);
+}
+
+export function byteStoreContract(name: string, fresh: ByteStoreFactory): void {
+  /** a test with its own fresh store */
+  const it = (title: string, fn: (h: ByteStoreHarness) => Promise<void>) =>
+    test(title, { timeout: 120_000 }, async () => {
+      const h = await fresh();
+      try {
+        await fn(h);
+      } finally {
+        await h.dispose();
+      }
+    });
+
+  describe(`ByteStore contract: ${name}`, () => {
+    describe('capabilities', () => {
+      it('the store has exactly the optional methods its implementation declares', async (h) => {
+        for (const m of ['readSmall', 'head', 'presignGet', 'presignPut'] as const) {
+          assert.equal(typeof h.store[m] === 'function', h.capabilities[m], `${m}: ${h.capabilities[m] ? 'expected' : 'not expected'}`);
+        }
+      });
+    });
+
+    describe('stage and commit', () => {
+      it('a committed object reads back byte for byte, with its type where the store keeps one', async (h) => {
+        const k = key();
+        const bytes = randomBytes(300 * KiB + 17);
+        await put(h.store, k, bytes, 'image/png');
+        assert.equal(sha(await readAll(await h.store.read(k))), sha(bytes));
+        if (h.store.head) assert.deepEqual(await h.store.head(k), { size: bytes.length, contentType: 'image/png' });
+        assert.deepEqual(await h.staged(), [], 'nothing left on its way in');
+      });
+
+      it('objects of every size around the store’s write unit land intact', async (h) => {
+        const unit = h.partBytes ?? MiB;
+        for (const size of [1, unit - 1, unit, unit + 1, 2 * unit + 3]) {
+          const k = key(`s${size}-`);
+          const bytes = randomBytes(size);
+          // odd-sized chunks, so no chunk boundary lines up with the store's own
+          const staged = await h.store.stage(k, source(bytes, { chunk: 100_003 }), 'application/octet-stream');
+          await staged.commit();
+          const back = await readAll(await h.store.read(k));
+          assert.equal(back.length, size);
+          assert.equal(sha(back), sha(bytes), `${size} bytes`);
+          if (h.store.head) assert.equal((await h.store.head(k))?.size, size);
+        }
+        assert.deepEqual(await h.staged(), []);
+      });
+
+      it('keys are paths: nested keys and keys that share a prefix are separate objects', async (h) => {
+        const base = key();
+        await put(h.store, base, Buffer.from('short'));
+        await put(h.store, `${base}_x-1`, Buffer.from('longer name'));
+        await put(h.store, `${base.replace('files/', 'derived/')}/thumb-400x400`, Buffer.from('a derivative'));
+        assert.equal((await readAll(await h.store.read(base))).toString(), 'short');
+        assert.equal((await readAll(await h.store.read(`${base}_x-1`))).toString(), 'longer name');
+        assert.equal((await readAll(await h.store.read(`${base.replace('files/', 'derived/')}/thumb-400x400`))).toString(), 'a derivative');
+        await h.store.delete(base);
+        assert.equal((await readAll(await h.store.read(`${base}_x-1`))).toString(), 'longer name', 'deleting one leaves its neighbour');
+      });
+
+      it('concurrent stages of different keys all land intact', async (h) => {
+        const objects = Array.from({ length: 6 }, (_, i) => ({ k: key(`c${i}-`), bytes: randomBytes(40 * KiB * (i + 1)) }));
+        await Promise.all(objects.map((o) => put(h.store, o.k, o.bytes)));
+        for (const o of objects) assert.equal(sha(await readAll(await h.store.read(o.k))), sha(o.bytes));
+        assert.deepEqual(await h.staged(), []);
+      });
+
+      it('discard() leaves nothing: no object, nothing staged', async (h) => {
+        const k = key();
+        const staged = await h.store.stage(k, source(randomBytes(200 * KiB)), 'text/plain');
+        await staged.discard();
+        await assertAbsent(h, k);
+        assert.deepEqual(await h.staged(), []);
+      });
+
+      it('a source that errors mid-stream: stage rejects with that very error and leaves nothing', async (h) => {
+        const unit = h.partBytes ?? MiB;
+        // early (nothing written yet), within the first write unit, and after whole units went out
+        for (const failAfter of [0, 100 * KiB, unit + 200 * KiB]) {
+          const k = key();
+          const cause = new Error(`client went away after ${failAfter} bytes`);
+          await assert.rejects(
+            h.store.stage(k, source(randomBytes(2 * unit), { chunk: 100 * KiB, failAfter, error: cause }), 'application/octet-stream'),
+            (err) => err === cause,
+          );
+          await assertAbsent(h, k);
+          assert.deepEqual(await h.staged(), [], `nothing staged after a failure at ${failAfter}`);
+        }
+      });
+
+      it('a failed stage does not touch an object that already exists under another key', async (h) => {
+        const kept = key();
+        const bytes = randomBytes(10 * KiB);
+        await put(h.store, kept, bytes);
+        await assert.rejects(h.store.stage(key(), source(randomBytes(300 * KiB), { failAfter: 100 * KiB }), 'text/plain'));
+        assert.equal(sha(await readAll(await h.store.read(kept))), sha(bytes));
+      });
+    });
+
+    describe('read', () => {
+      const N = 100 * KiB + 3;
+      const ranges = (n: number): Array<[string, ByteRange]> => [
+        ['the first byte', { start: 0, end: 0 }],
+        ['the last byte', { start: n - 1, end: n - 1 }],
+        ['the middle', { start: 1000, end: n - 1001 }],
+        ['everything as a range', { start: 0, end: n - 1 }],
+        ['the tail', { start: n - 10, end: n - 1 }],
+      ];
+
+      it('read() without a range is the whole object; with one, exactly those bytes', async (h) => {
+        const k = key();
+        const bytes = randomBytes(N);
+        await put(h.store, k, bytes);
+        assert.deepEqual(await readAll(await h.store.read(k)), bytes);
+        for (const [what, r] of ranges(N)) {
+          assert.deepEqual(await readAll(await h.store.read(k, r)), bytes.subarray(r.start, r.end + 1), what);
+        }
+      });
+
+      it('readSmall gives the same bytes as read for the same range', async (h) => {
+        assert.equal(typeof h.store.readSmall === 'function', h.capabilities.readSmall);
+        if (!h.store.readSmall) return;
+        const k = key();
+        const bytes = randomBytes(N);
+        await put(h.store, k, bytes);
+        for (const [what, r] of ranges(N)) {
+          const got = await h.store.readSmall(k, r);
+          assert.ok(Buffer.isBuffer(got));
+          assert.deepEqual(got, bytes.subarray(r.start, r.end + 1), what);
+        }
+      });
+
+      it('reading a key that holds nothing is ObjectNotFoundError, for read and readSmall', async (h) => {
+        const k = key();
+        await assert.rejects(h.store.read(k), ObjectNotFoundError);
+        await assert.rejects(h.store.read(k, { start: 0, end: 9 }), ObjectNotFoundError);
+        if (h.store.readSmall) await assert.rejects(h.store.readSmall(k, { start: 0, end: 9 }), ObjectNotFoundError);
+      });
+    });
+
+    describe('delete', () => {
+      it('delete removes the object; deleting again, or a key that never held anything, is fine', async (h) => {
+        const k = key();
+        await put(h.store, k, Buffer.from('to be deleted'));
+        await h.store.delete(k);
+        await assertAbsent(h, k);
+        await h.store.delete(k);
+        await h.store.delete(key());
+      });
+
+      it('a deleted object is gone for readSmall too, even after it was read', async (h) => {
+        const k = key();
+        await put(h.store, k, Buffer.from('read, then deleted'));
+        if (h.store.readSmall) assert.equal((await h.store.readSmall(k, { start: 0, end: 3 })).toString(), 'read');
+        await h.store.delete(k);
+        if (h.store.readSmall) await assert.rejects(h.store.readSmall(k, { start: 0, end: 3 }), ObjectNotFoundError);
+        await assert.rejects(h.store.read(k), ObjectNotFoundError);
+      });
+    });
+
+    describe('direct access (stores that have it)', () => {
+      it('head gives size and type of an object, null for a missing one', async (h) => {
+        assert.equal(typeof h.store.head === 'function', h.capabilities.head);
+        if (!h.store.head) return;
+        const k = key();
+        await put(h.store, k, Buffer.from('{"a":1}'), 'application/json');
+        assert.deepEqual(await h.store.head(k), { size: 7, contentType: 'application/json' });
+        assert.equal(await h.store.head(key()), null);
+      });
+
+      it('presignGet hands out a URL that serves the bytes with the answer headers Ferry asked for', async (h) => {
+        assert.equal(typeof h.store.presignGet === 'function', h.capabilities.presignGet);
+        if (!h.store.presignGet) return;
+        const k = key();
+        const bytes = randomBytes(5000);
+        await put(h.store, k, bytes, 'application/octet-stream');
+        const opts = { contentType: 'image/jpeg', contentDisposition: "inline; filename*=UTF-8''%E5%9B%BE.jpg", cacheControl: 'private, max-age=600' };
+        const signed = await h.store.presignGet(k, opts);
+        assert.ok(signed, 'a store with presignGet configured to redirect hands out URLs');
+        const now = Date.now();
+        assert.ok(signed.reusableUntil > now && signed.expiresAt >= signed.reusableUntil, JSON.stringify(signed));
+        const res = await fetch(signed.url);
+        assert.equal(res.status, 200);
+        assert.equal(res.headers.get('content-type'), opts.contentType);
+        assert.equal(res.headers.get('content-disposition'), opts.contentDisposition);
+        assert.equal(res.headers.get('cache-control'), opts.cacheControl);
+        assert.deepEqual(Buffer.from(await res.arrayBuffer()), bytes);
+        const ranged = await fetch(signed.url, { headers: { range: 'bytes=10-19' } });
+        assert.equal(ranged.status, 206);
+        assert.deepEqual(Buffer.from(await ranged.arrayBuffer()), bytes.subarray(10, 20));
+      });
+
+      it('presignPut hands out a URL whose PUT becomes the object at the key', async (h) => {
+        assert.equal(typeof h.store.presignPut === 'function', h.capabilities.presignPut);
+        if (!h.store.presignPut) return;
+        const k = key();
+        const bytes = randomBytes(3000);
+        const signed = await h.store.presignPut(k, 'application/octet-stream', bytes.length);
+        assert.ok(signed.expiresAt > Date.now());
+        const res = await fetch(signed.url, { method: 'PUT', body: bytes, headers: { 'content-type': 'application/octet-stream' } });
+        assert.equal(res.status, 200);
+        assert.deepEqual(await readAll(await h.store.read(k)), bytes);
+        if (h.store.head) assert.deepEqual(await h.store.head(k), { size: bytes.length, contentType: 'application/octet-stream' });
+      });
+    });
+  });
+}

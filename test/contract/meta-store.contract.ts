@@ -1,0 +1,475 @@
+// The MetaStore contract: what every metadata store must do, whatever sits below it. One suite,
+// run against every implementation (meta-store.test.ts picks the ones the current test pass
+// provides), the way tus-node-server runs one suite over all its stores. Every case gets a
+// fresh, migrated store from the factory, so cases never see each other's rows.
+//
+// Adding a case: one `it(name, async (meta) => …)` in the section it belongs to.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { AlreadyExistsError, type FileRecord, type MetaStore } from '../../src/meta/meta-store.ts';
+
+export interface MetaStoreHarness {
+  store: MetaStore;
+  /** close the store and drop what the factory created */
+  dispose(): Promise<void>;
+}
+
+/** A fresh store with an up-to-date schema and no rows. */
+export type MetaStoreFactory = () => Promise<MetaStoreHarness>;
+
+/** int64 ids JS numbers cannot hold: 2^63-1, and 2^53+1 beside its rounding neighbour 2^53 */
+const INT64_MAX = '9223372036854775807';
+const ABOVE_2_53 = '9007199254740993';
+const ROUNDED_2_53 = '9007199254740992';
+
+/** a fixed clock: every case passes its own "now", so nothing depends on the wall clock */
+const T0 = 1_900_000_000_000;
+const MINUTE = 60_000;
+
+const rid = (prefix: string) => `${prefix}${randomBytes(8).toString('hex')}`;
+
+function fileRecord(over: Partial<FileRecord> = {}): FileRecord {
+  const id = over.id ?? rid('f');
+  return {
+    id,
+    appId: 'app1',
+    kind: 'chat',
+    fileType: 100,
+    ownerId: '1001',
+    toId: '1002',
+    toType: 1,
+    slotId: rid('s'),
+    slotExpiresAt: T0 + 60 * MINUTE,
+    status: 'pending',
+    storageKey: `files/${id.slice(-1)}/${id}`,
+    size: null,
+    sha256: null,
+    contentType: null,
+    fileName: null,
+    createdAt: T0,
+    completedAt: null,
+    width: null,
+    height: null,
+    durationMs: null,
+    ...over,
+  };
+}
+
+const done = {
+  size: 5 * 1024 * 1024 * 1024 + 7, // above 2^32: the column must be 64-bit
+  sha256: 'ab'.repeat(32),
+  contentType: 'image/png',
+  fileName: '图片 1.png',
+  width: 640,
+  height: 480,
+  durationMs: null,
+};
+
+export function metaStoreContract(name: string, fresh: MetaStoreFactory): void {
+  /** a test with its own fresh store */
+  const it = (title: string, fn: (meta: MetaStore) => Promise<void>) =>
+    test(title, async () => {
+      const h = await fresh();
+      try {
+        await fn(h.store);
+      } finally {
+        await h.dispose();
+      }
+    });
+
+  /** a file that is uploading, claimed at `at` */
+  async function uploading(meta: MetaStore, at = T0, over: Partial<FileRecord> = {}): Promise<FileRecord> {
+    const f = fileRecord(over);
+    await meta.createFile(f);
+    const claim = await meta.claimSlot(f.slotId, at, at - MINUTE);
+    assert.ok(claim.ok, 'the fresh slot is claimed');
+    return f;
+  }
+
+  async function ready(meta: MetaStore, over: Partial<FileRecord> = {}): Promise<FileRecord> {
+    const f = await uploading(meta, T0, over);
+    return meta.completeUpload(f.id, done, T0 + 1000);
+  }
+
+  describe(`MetaStore contract: ${name}`, () => {
+    describe('schema', () => {
+      it('migrate() may run again on an up-to-date schema and changes nothing', async (meta) => {
+        await meta.createApp({ appId: 'app1', secret: 's', signKey: 'k', createdAt: T0 });
+        await meta.migrate();
+        assert.equal((await meta.getApp('app1'))?.secret, 's');
+      });
+    });
+
+    describe('apps', () => {
+      it('createApp then getApp gives the record back exactly; an unknown app is null', async (meta) => {
+        const app = { appId: 'app-1_A', secret: 'secret '.repeat(10), signKey: 'sign-key', createdAt: T0 + 123 };
+        await meta.createApp(app);
+        assert.deepEqual(await meta.getApp('app-1_A'), app);
+        assert.equal(await meta.getApp('app-2'), null);
+      });
+
+      it('creating an app id that exists throws AlreadyExistsError and keeps the first record', async (meta) => {
+        await meta.createApp({ appId: 'dup', secret: 'first', signKey: 'k1', createdAt: T0 });
+        await assert.rejects(meta.createApp({ appId: 'dup', secret: 'second', signKey: 'k2', createdAt: T0 + 1 }), AlreadyExistsError);
+        assert.deepEqual(await meta.getApp('dup'), { appId: 'dup', secret: 'first', signKey: 'k1', createdAt: T0 });
+      });
+
+      it('app ids are case-sensitive', async (meta) => {
+        await meta.createApp({ appId: 'Chat', secret: 'upper', signKey: 'k', createdAt: T0 });
+        assert.equal(await meta.getApp('chat'), null);
+        await meta.createApp({ appId: 'chat', secret: 'lower', signKey: 'k', createdAt: T0 });
+        assert.equal((await meta.getApp('Chat'))?.secret, 'upper');
+        assert.equal((await meta.getApp('chat'))?.secret, 'lower');
+      });
+    });
+
+    describe('groups and members', () => {
+      it("putGroup creates the group and makes its owner a member with role owner; groups are per app", async (meta) => {
+        await meta.putGroup({ appId: 'app1', groupId: '500', ownerId: '1001' });
+        assert.deepEqual(await meta.getGroup('app1', '500'), { appId: 'app1', groupId: '500', ownerId: '1001' });
+        assert.equal(await meta.getMemberRole('app1', '500', '1001'), 'owner');
+        assert.equal(await meta.getGroup('app1', '501'), null);
+        assert.equal(await meta.getGroup('app2', '500'), null, 'the same group id in another app is another group');
+        assert.equal(await meta.getMemberRole('app2', '500', '1001'), null);
+      });
+
+      it('putGroup with a new owner moves ownership: the old owner stays as a plain member, one owner only', async (meta) => {
+        await meta.putGroup({ appId: 'app1', groupId: '500', ownerId: '1001' });
+        await meta.putMember('app1', '500', '1003', 'admin');
+        await meta.putGroup({ appId: 'app1', groupId: '500', ownerId: '1002' });
+        assert.equal((await meta.getGroup('app1', '500'))?.ownerId, '1002');
+        assert.equal(await meta.getMemberRole('app1', '500', '1002'), 'owner');
+        assert.equal(await meta.getMemberRole('app1', '500', '1001'), 'member');
+        assert.equal(await meta.getMemberRole('app1', '500', '1003'), 'admin', 'other members keep their roles');
+      });
+
+      it('putGroup again with the same owner changes nothing', async (meta) => {
+        await meta.putGroup({ appId: 'app1', groupId: '500', ownerId: '1001' });
+        await meta.putMember('app1', '500', '1002', 'admin');
+        await meta.putGroup({ appId: 'app1', groupId: '500', ownerId: '1001' });
+        assert.equal(await meta.getMemberRole('app1', '500', '1001'), 'owner');
+        assert.equal(await meta.getMemberRole('app1', '500', '1002'), 'admin');
+      });
+
+      it('putMember adds members and changes their role; non-members have no role', async (meta) => {
+        await meta.putGroup({ appId: 'app1', groupId: '500', ownerId: '1001' });
+        await meta.putMember('app1', '500', '1002', 'member');
+        assert.equal(await meta.getMemberRole('app1', '500', '1002'), 'member');
+        await meta.putMember('app1', '500', '1002', 'admin');
+        assert.equal(await meta.getMemberRole('app1', '500', '1002'), 'admin');
+        await meta.putMember('app1', '500', '1002', 'member');
+        assert.equal(await meta.getMemberRole('app1', '500', '1002'), 'member');
+        assert.equal(await meta.getMemberRole('app1', '500', '1003'), null);
+        await meta.putGroup({ appId: 'app1', groupId: '501', ownerId: '1009' });
+        assert.equal(await meta.getMemberRole('app1', '501', '1002'), null, 'membership is per group');
+        assert.equal((await meta.getGroup('app1', '500'))?.ownerId, '1001', 'the owner is unchanged');
+      });
+
+      it('putMember with role owner moves ownership: the group names the new owner, the old one becomes a member', async (meta) => {
+        await meta.putGroup({ appId: 'app1', groupId: '500', ownerId: '1001' });
+        await meta.putMember('app1', '500', '1002', 'member');
+        await meta.putMember('app1', '500', '1002', 'owner');
+        assert.equal((await meta.getGroup('app1', '500'))?.ownerId, '1002');
+        assert.equal(await meta.getMemberRole('app1', '500', '1002'), 'owner');
+        assert.equal(await meta.getMemberRole('app1', '500', '1001'), 'member');
+        // and to someone who was not a member yet
+        await meta.putMember('app1', '500', '1003', 'owner');
+        assert.equal((await meta.getGroup('app1', '500'))?.ownerId, '1003');
+        assert.equal(await meta.getMemberRole('app1', '500', '1003'), 'owner');
+        assert.equal(await meta.getMemberRole('app1', '500', '1002'), 'member');
+      });
+
+      it('removeMember says whether the member existed and leaves the others', async (meta) => {
+        await meta.putGroup({ appId: 'app1', groupId: '500', ownerId: '1001' });
+        await meta.putMember('app1', '500', '1002', 'member');
+        await meta.putMember('app1', '500', '1003', 'admin');
+        assert.equal(await meta.removeMember('app1', '500', '1002'), true);
+        assert.equal(await meta.getMemberRole('app1', '500', '1002'), null);
+        assert.equal(await meta.removeMember('app1', '500', '1002'), false);
+        assert.equal(await meta.removeMember('app1', '500', '1999'), false);
+        assert.equal(await meta.removeMember('app2', '500', '1003'), false, 'another app');
+        assert.equal(await meta.getMemberRole('app1', '500', '1003'), 'admin');
+        assert.equal(await meta.getMemberRole('app1', '500', '1001'), 'owner');
+      });
+
+      it('int64 group and user ids above 2^53 stay exact and distinct from their rounded neighbours', async (meta) => {
+        await meta.putGroup({ appId: 'app1', groupId: INT64_MAX, ownerId: ABOVE_2_53 });
+        assert.deepEqual(await meta.getGroup('app1', INT64_MAX), { appId: 'app1', groupId: INT64_MAX, ownerId: ABOVE_2_53 });
+        assert.equal(await meta.getGroup('app1', '9223372036854775806'), null);
+        assert.equal(await meta.getMemberRole('app1', INT64_MAX, ABOVE_2_53), 'owner');
+        assert.equal(await meta.getMemberRole('app1', INT64_MAX, ROUNDED_2_53), null);
+        await meta.putMember('app1', INT64_MAX, ROUNDED_2_53, 'admin');
+        assert.equal(await meta.getMemberRole('app1', INT64_MAX, ROUNDED_2_53), 'admin');
+        assert.equal(await meta.getMemberRole('app1', INT64_MAX, ABOVE_2_53), 'owner');
+      });
+    });
+
+    describe('files', () => {
+      it('createFile then getFile gives the record back exactly, int64 ids included; an unknown id is null', async (meta) => {
+        const chat = fileRecord({ ownerId: ABOVE_2_53, toId: INT64_MAX, toType: 2, fileType: 200 });
+        const avatar = fileRecord({ kind: 'avatar-user', fileType: 0, toId: null, toType: null });
+        await meta.createFile(chat);
+        await meta.createFile(avatar);
+        assert.deepEqual(await meta.getFile('app1', chat.id), chat);
+        assert.deepEqual(await meta.getFile('app1', avatar.id), avatar);
+        assert.equal(await meta.getFile('app1', 'no-such-file'), null);
+      });
+
+      it('getFile is scoped by app, before and after the file is ready', async (meta) => {
+        const f = await uploading(meta);
+        assert.equal(await meta.getFile('app2', f.id), null);
+        await meta.completeUpload(f.id, done, T0 + 1000);
+        assert.equal((await meta.getFile('app1', f.id))?.status, 'ready');
+        assert.equal(await meta.getFile('app2', f.id), null, 'a ready record read once is still not visible to another app');
+      });
+
+      it('createFile refuses an id or a slot id that exists, and the others created beside it still land', async (meta) => {
+        const first = fileRecord();
+        await meta.createFile(first);
+        const a = fileRecord();
+        const sameId = fileRecord({ id: first.id });
+        const sameSlot = fileRecord({ slotId: first.slotId });
+        const b = fileRecord();
+        // in one turn of the event loop, as a burst of slot requests arrives
+        const results = await Promise.allSettled([a, sameId, sameSlot, b].map((f) => meta.createFile(f)));
+        assert.deepEqual(
+          results.map((r) => r.status),
+          ['fulfilled', 'rejected', 'rejected', 'fulfilled'],
+        );
+        assert.deepEqual(await meta.getFile('app1', a.id), a);
+        assert.deepEqual(await meta.getFile('app1', b.id), b);
+        assert.deepEqual(await meta.getFile('app1', first.id), first, 'the existing record is unchanged');
+      });
+
+      it('claimSlot: a pending, unexpired slot becomes uploading', async (meta) => {
+        const f = fileRecord();
+        await meta.createFile(f);
+        const claim = await meta.claimSlot(f.slotId, T0, T0 - MINUTE);
+        assert.ok(claim.ok);
+        assert.deepEqual(claim.file, { ...f, status: 'uploading' });
+        assert.equal((await meta.getFile('app1', f.id))?.status, 'uploading');
+      });
+
+      it('claimSlot: an unknown slot is not-found', async (meta) => {
+        assert.deepEqual(await meta.claimSlot('no-such-slot', T0, T0 - MINUTE), { ok: false, reason: 'not-found' });
+        assert.deepEqual(await meta.claimSlot('no-such-slot', T0, T0 - MINUTE, { ignoreExpiry: true }), { ok: false, reason: 'not-found' });
+      });
+
+      it('claimSlot: a slot at or past its expiry is expired and stays pending', async (meta) => {
+        const f = fileRecord({ slotExpiresAt: T0 + MINUTE });
+        await meta.createFile(f);
+        assert.deepEqual(await meta.claimSlot(f.slotId, T0 + MINUTE, T0), { ok: false, reason: 'expired' });
+        assert.deepEqual(await meta.claimSlot(f.slotId, T0 + 2 * MINUTE, T0), { ok: false, reason: 'expired' });
+        assert.equal((await meta.getFile('app1', f.id))?.status, 'pending');
+        assert.ok((await meta.claimSlot(f.slotId, T0 + MINUTE - 1, T0)).ok, 'one millisecond before expiry it is usable');
+      });
+
+      it('claimSlot with ignoreExpiry claims an expired pending slot (a direct upload that arrived in time)', async (meta) => {
+        const f = fileRecord({ slotExpiresAt: T0 });
+        await meta.createFile(f);
+        const claim = await meta.claimSlot(f.slotId, T0 + MINUTE, T0, { ignoreExpiry: true });
+        assert.ok(claim.ok);
+        assert.equal(claim.file.status, 'uploading');
+      });
+
+      it('claimSlot: a slot whose file is ready is used, with or without ignoreExpiry, and stays ready', async (meta) => {
+        const f = await ready(meta);
+        assert.deepEqual(await meta.claimSlot(f.slotId, T0 + 2000, T0 + 2000), { ok: false, reason: 'used' });
+        assert.deepEqual(await meta.claimSlot(f.slotId, T0 + 2000, T0 + 2000, { ignoreExpiry: true }), { ok: false, reason: 'used' });
+        assert.deepEqual(await meta.claimSlot(f.slotId, T0 + 120 * MINUTE, T0 + 120 * MINUTE), { ok: false, reason: 'used' });
+        assert.deepEqual(await meta.getFile('app1', f.id), f);
+      });
+
+      it('claimSlot: an upload with a fresh claim makes the slot busy; a stale claim (its node died) is taken over', async (meta) => {
+        const f = await uploading(meta, T0);
+        assert.deepEqual(await meta.claimSlot(f.slotId, T0 + 1000, T0 - MINUTE), { ok: false, reason: 'busy' });
+        assert.deepEqual(await meta.claimSlot(f.slotId, T0 + 1000, T0), { ok: false, reason: 'busy' }, 'claimed exactly at staleBefore is not stale');
+        const again = await meta.claimSlot(f.slotId, T0 + 2 * MINUTE, T0 + 1);
+        assert.ok(again.ok, 'a claim older than staleBefore is stale');
+        assert.equal(again.file.status, 'uploading');
+        // the takeover is a fresh claim of its own
+        assert.deepEqual(await meta.claimSlot(f.slotId, T0 + 2 * MINUTE + 1, T0 + MINUTE), { ok: false, reason: 'busy' });
+      });
+
+      it('claimSlot with ignoreExpiry on an expired slot whose upload runs: busy, not claimed twice', async (meta) => {
+        const f = await uploading(meta, T0, { slotExpiresAt: T0 + MINUTE });
+        assert.deepEqual(await meta.claimSlot(f.slotId, T0 + 2 * MINUTE, T0 - MINUTE, { ignoreExpiry: true }), { ok: false, reason: 'busy' });
+        assert.deepEqual(await meta.claimSlot(f.slotId, T0 + 2 * MINUTE, T0 - MINUTE), { ok: false, reason: 'expired' });
+      });
+
+      it('claimSlot: of concurrent claims on one slot exactly one wins; the others are busy', async (meta) => {
+        const f = fileRecord();
+        await meta.createFile(f);
+        const claims = await Promise.all(Array.from({ length: 8 }, () => meta.claimSlot(f.slotId, T0, T0 - MINUTE)));
+        assert.equal(claims.filter((c) => c.ok).length, 1, JSON.stringify(claims));
+        for (const c of claims) if (!c.ok) assert.equal(c.reason, 'busy');
+      });
+
+      it('touchClaim keeps a running upload from being taken over; it does not claim a pending slot', async (meta) => {
+        const f = await uploading(meta, T0);
+        await meta.touchClaim(f.id, T0 + 5 * MINUTE);
+        assert.deepEqual(await meta.claimSlot(f.slotId, T0 + 6 * MINUTE, T0 + MINUTE), { ok: false, reason: 'busy' });
+        assert.ok((await meta.claimSlot(f.slotId, T0 + 7 * MINUTE, T0 + 5 * MINUTE + 1)).ok);
+
+        const p = fileRecord();
+        await meta.createFile(p);
+        await meta.touchClaim(p.id, T0);
+        assert.equal((await meta.getFile('app1', p.id))?.status, 'pending');
+        await meta.touchClaim('no-such-file', T0);
+      });
+
+      it('releaseSlot gives an uploading slot back (pending, claimable again); a ready file is unaffected', async (meta) => {
+        const f = await uploading(meta, T0);
+        await meta.releaseSlot(f.id);
+        assert.equal((await meta.getFile('app1', f.id))?.status, 'pending');
+        assert.ok((await meta.claimSlot(f.slotId, T0 + 1000, T0 - MINUTE)).ok);
+
+        const r = await ready(meta);
+        await meta.releaseSlot(r.id);
+        assert.deepEqual(await meta.getFile('app1', r.id), r);
+        await meta.releaseSlot('no-such-file');
+      });
+
+      it('completeUpload makes an uploading file ready with what the upload found', async (meta) => {
+        const f = await uploading(meta, T0, { ownerId: INT64_MAX });
+        const out = await meta.completeUpload(f.id, done, T0 + 1000);
+        const expected: FileRecord = { ...f, ...done, status: 'ready', completedAt: T0 + 1000 };
+        assert.deepEqual(out, expected);
+        assert.deepEqual(await meta.getFile('app1', f.id), expected);
+
+        const voice = await uploading(meta);
+        const v = await meta.completeUpload(voice.id, { size: 1, sha256: 'cd'.repeat(32), contentType: 'audio/amr', fileName: null, durationMs: 3_600_000 }, T0);
+        assert.equal(v.durationMs, 3_600_000);
+        assert.equal(v.width, null);
+        assert.equal(v.height, null);
+        assert.equal(v.fileName, null);
+      });
+
+      it('completeUpload only completes an uploading file: pending or already ready is refused and unchanged', async (meta) => {
+        const p = fileRecord();
+        await meta.createFile(p);
+        await assert.rejects(meta.completeUpload(p.id, done, T0));
+        assert.deepEqual(await meta.getFile('app1', p.id), p);
+
+        const r = await ready(meta);
+        await assert.rejects(meta.completeUpload(r.id, { ...done, size: 1, sha256: 'ee'.repeat(32) }, T0 + 5000));
+        assert.deepEqual(await meta.getFile('app1', r.id), r);
+
+        await assert.rejects(meta.completeUpload('no-such-file', done, T0));
+      });
+
+      it('listExpiredSlots: expired pending slots and expired uploads with a stale claim; never ready files or live uploads', async (meta) => {
+        const expiredPending = fileRecord({ slotExpiresAt: T0 + MINUTE });
+        await meta.createFile(expiredPending);
+        const livePending = fileRecord({ slotExpiresAt: T0 + 60 * MINUTE });
+        await meta.createFile(livePending);
+        const deadUpload = await uploading(meta, T0, { slotExpiresAt: T0 + MINUTE });
+        const runningUpload = await uploading(meta, T0, { slotExpiresAt: T0 + MINUTE });
+        await meta.touchClaim(runningUpload.id, T0 + 9 * MINUTE);
+        const readyExpired = await ready(meta, { slotExpiresAt: T0 + MINUTE });
+
+        const now = T0 + 10 * MINUTE;
+        const staleBefore = T0 + 5 * MINUTE;
+        const listed = await meta.listExpiredSlots(now, staleBefore, 100);
+        assert.deepEqual(listed.map((f) => f.id).sort(), [expiredPending.id, deadUpload.id].sort());
+        assert.deepEqual(
+          listed.find((f) => f.id === expiredPending.id),
+          expiredPending,
+          'whole records, so the janitor knows the storage key',
+        );
+        for (const id of [livePending.id, runningUpload.id, readyExpired.id]) assert.ok(!listed.some((f) => f.id === id));
+
+        assert.equal((await meta.listExpiredSlots(now, staleBefore, 1)).length, 1, 'limit is honoured');
+        assert.deepEqual(await meta.listExpiredSlots(T0, T0 - MINUTE, 100), [], 'nothing has expired yet');
+      });
+
+      it('deleteFile forgets pending and uploading records but never a ready one', async (meta) => {
+        const p = fileRecord();
+        await meta.createFile(p);
+        const u = await uploading(meta);
+        const r = await ready(meta);
+        assert.deepEqual(await meta.getFile('app1', r.id), r);
+        for (const f of [p, u, r]) await meta.deleteFile(f.id);
+        assert.equal(await meta.getFile('app1', p.id), null);
+        assert.equal(await meta.getFile('app1', u.id), null);
+        assert.deepEqual(await meta.claimSlot(p.slotId, T0, T0 - MINUTE), { ok: false, reason: 'not-found' });
+        assert.deepEqual(await meta.getFile('app1', r.id), r);
+        assert.deepEqual(await meta.claimSlot(r.slotId, T0, T0), { ok: false, reason: 'used' });
+        await meta.deleteFile('no-such-file');
+      });
+
+      it('a pending record read before it completes is seen ready afterwards (no stale copy)', async (meta) => {
+        const f = fileRecord();
+        await meta.createFile(f);
+        assert.equal((await meta.getFile('app1', f.id))?.status, 'pending');
+        assert.ok((await meta.claimSlot(f.slotId, T0, T0 - MINUTE)).ok);
+        assert.equal((await meta.getFile('app1', f.id))?.status, 'uploading');
+        await meta.completeUpload(f.id, done, T0 + 1000);
+        assert.equal((await meta.getFile('app1', f.id))?.status, 'ready');
+      });
+    });
+
+    describe('derivatives', () => {
+      const derivative = (fileId: string, variant: string, key: string) => ({
+        fileId,
+        variant,
+        storageKey: key,
+        size: 4321,
+        sha256: 'ef'.repeat(32),
+        contentType: 'image/jpeg',
+        createdAt: T0,
+      });
+
+      it('putDerivative records one and returns it; getDerivative finds it by file and variant', async (meta) => {
+        const d = derivative('f1', 'thumb-400x400', 'derived/a/1');
+        assert.equal(await meta.getDerivative('f1', 'thumb-400x400'), null);
+        assert.deepEqual(await meta.putDerivative(d), d);
+        assert.deepEqual(await meta.getDerivative('f1', 'thumb-400x400'), d);
+        assert.equal(await meta.getDerivative('f1', 'cover-800x800'), null);
+        assert.equal(await meta.getDerivative('f2', 'thumb-400x400'), null);
+      });
+
+      it('putDerivative twice for one variant: the first stays and both callers get it back', async (meta) => {
+        const first = derivative('f1', 'mp3', 'derived/a/first');
+        const second = { ...derivative('f1', 'mp3', 'derived/a/second'), size: 99, createdAt: T0 + 5 };
+        assert.deepEqual(await meta.putDerivative(first), first);
+        assert.deepEqual(await meta.putDerivative(second), first);
+        assert.deepEqual(await meta.getDerivative('f1', 'mp3'), first);
+      });
+
+      it('concurrent putDerivative calls for one variant all return the same winner', async (meta) => {
+        const ds = Array.from({ length: 6 }, (_, i) => derivative('f1', 'thumb-200x200', `derived/a/${i}`));
+        const got = await Promise.all(ds.map((d) => meta.putDerivative(d)));
+        const winner = await meta.getDerivative('f1', 'thumb-200x200');
+        assert.ok(winner && ds.some((d) => d.storageKey === winner.storageKey));
+        for (const g of got) assert.deepEqual(g, winner);
+      });
+    });
+
+    describe('leases', () => {
+      it('a free lease is taken; another holder cannot take it until it expires, then can', async (meta) => {
+        assert.equal(await meta.acquireLease('flight:x', 'node-a', T0, 30_000), true);
+        assert.equal(await meta.acquireLease('flight:x', 'node-b', T0 + 1, 30_000), false);
+        assert.equal(await meta.acquireLease('flight:x', 'node-b', T0 + 29_999, 30_000), false);
+        assert.equal(await meta.acquireLease('flight:x', 'node-b', T0 + 30_001, 30_000), true, 'expired: taken over');
+        assert.equal(await meta.acquireLease('flight:x', 'node-a', T0 + 30_002, 30_000), false, 'now node-b holds it');
+        assert.equal(await meta.acquireLease('flight:y', 'node-a', T0 + 30_002, 30_000), true, 'leases are by name');
+      });
+
+      it('only the holder releases a lease; once released anyone takes it', async (meta) => {
+        assert.equal(await meta.acquireLease('flight:x', 'node-a', T0, 30_000), true);
+        await meta.releaseLease('flight:x', 'node-b');
+        assert.equal(await meta.acquireLease('flight:x', 'node-b', T0 + 1, 30_000), false, 'a non-holder cannot release it');
+        await meta.releaseLease('flight:x', 'node-a');
+        assert.equal(await meta.acquireLease('flight:x', 'node-b', T0 + 2, 30_000), true);
+        await meta.releaseLease('flight:never-taken', 'node-a');
+      });
+
+      it('of concurrent acquires exactly one holder wins', async (meta) => {
+        const got = await Promise.all(Array.from({ length: 8 }, (_, i) => meta.acquireLease('flight:z', `node-${i}`, T0, 30_000)));
+        assert.equal(got.filter(Boolean).length, 1, JSON.stringify(got));
+      });
+    });
+  });
+}
