@@ -81,6 +81,12 @@ export type ClaimResult =
 export class AlreadyExistsError extends Error {}
 
 export interface MetaStore {
+  /**
+   * false when one process owns the store (embedded SQLite): nothing else can be holding an
+   * upload claim, so claims left by a crash are released at start instead of after
+   * STALE_CLAIM_MS. true when many nodes share it (PostgreSQL).
+   */
+  readonly sharedByNodes: boolean;
   /** Bring the schema up to date; safe to call on every start and from many nodes. */
   migrate(): Promise<void>;
   close(): Promise<void>;
@@ -105,6 +111,8 @@ export interface MetaStore {
   claimSlot(slotId: string, now: number, staleBefore: number, opts?: { ignoreExpiry?: boolean }): Promise<ClaimResult>;
   /** Keep an upload's claim fresh while bytes arrive. */
   touchClaim(id: string, now: number): Promise<void>;
+  /** Give back every upload claim taken before `before` (their uploads died); returns how many. */
+  releaseClaims(before: number): Promise<number>;
   /** A failed upload gives its slot back (status pending) so the client can retry. */
   releaseSlot(id: string): Promise<void>;
   completeUpload(id: string, done: CompletedUpload, now: number): Promise<FileRecord>;
