@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The test orchestrator behind `npm test`. Two passes:
 //
-// - embedded (SQLite + data folder): every test file except test/scaleout/**.
+// - embedded (SQLite + data folder): every test file except test/scaleout/**; test/embedded/**
+//   (SQLite locks, the data folder's disk and modes, kill -9; it mounts tmpfs: root) runs here only.
 // - scale-out (PostgreSQL + Ceph RGW, started from .ci/services and stopped afterwards): only
 //   what PostgreSQL and S3 can show that the first pass cannot: test/contract/** (the store
 //   contracts, now on PostgreSQL and S3), test/scaleout/** (many nodes, faults, redirects,
@@ -69,6 +70,9 @@ const SCALE_OUT_INTEGRATION = [
   // closed (local disk has nothing to close, so only this pass can tell); past the grace period
   // the abort leaves no open multipart upload.
   'test/integration/shutdown.test.ts',
+  // Every download outcome with the bucket underneath: 302 to a presigned URL (signed for the
+  // public endpoint, reused in its window) and the bucket answering it, ranges included.
+  'test/integration/download-outcomes.test.ts',
 ];
 
 // A renamed or removed file must not drop out of the scale-out pass unnoticed.

@@ -18,6 +18,7 @@ import type { DerivativeRecord } from './meta/meta-store.ts';
 import { LocalSingleFlight } from './primitives/single-flight.ts';
 import { LeaseSingleFlight } from './cluster/lease-single-flight.ts';
 import type { Services } from './services.ts';
+import { secureDataDir } from './data-dir.ts';
 
 export interface RunningFerry {
   app: FastifyInstance;
@@ -30,8 +31,15 @@ export interface RunningFerry {
 }
 
 export async function startFerry(config: Readonly<Config>, log: Logger = pino({ level: config.logLevel })): Promise<RunningFerry> {
+  secureDataDir(config.dataDir);
   const { key: adminKey, created } = loadOrCreateAdminKey(config.dataDir, config.adminKey);
   const meta = await openMetaStore(config, (err) => log.warn({ err }, 'database connection lost; it reconnects on the next query'));
+  if (!meta.sharedByNodes) {
+    // This process alone owns the store, so an upload still claimed died with the previous run
+    // (kill -9, power cut): give its slot back now, not STALE_CLAIM_MS later.
+    const released = await meta.releaseClaims(Date.now());
+    if (released > 0) log.warn({ released }, 'released upload slots left claimed by a previous run that did not shut down cleanly');
+  }
   const bytes = await openByteStore(config);
   const services: Services = {
     config,

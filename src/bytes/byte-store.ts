@@ -20,8 +20,8 @@ export interface StagedObject {
 
 export class ObjectNotFoundError extends Error {}
 
-/** The store itself failed (disk full, S3 down): clients get 10009. */
-export class StorageError extends Error {}
+/** The store itself failed (disk full, S3 down): clients get 10009. Defined beside the meta seam's. */
+export { StorageError } from '../storage-error.ts';
 
 export interface ObjectInfo {
   size: number;

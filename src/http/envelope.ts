@@ -1,8 +1,8 @@
 // Lanying's answer shape: {code, message, data}. Business errors keep it, with HTTP 200.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { ObjectNotFoundError, StorageError } from '../bytes/byte-store.ts';
+import { ObjectNotFoundError } from '../bytes/byte-store.ts';
 import { Codes, FerryError } from '../errors.ts';
-import { isDatabaseUnavailable } from '../meta/db-errors.ts';
+import { StorageError, type StorageFailure } from '../storage-error.ts';
 
 export interface Envelope<T> {
   code: number;
@@ -12,16 +12,24 @@ export interface Envelope<T> {
 
 export const ok = <T>(data: T): Envelope<T> => ({ code: Codes.OK, message: null, data });
 
+const STORAGE_MESSAGES: Record<StorageFailure, string> = {
+  busy: 'storage error: the database is busy, try again in a few seconds',
+  full: 'storage error: the server is out of storage space, try again later',
+  'read-only': 'storage error: the server cannot write to its storage, try again later',
+  unavailable: 'storage error: the database is unavailable, try again later',
+  failed: 'storage error: try again later',
+};
+
+/** Seconds a client should wait before retrying a busy database (the Retry-After header). */
+const BUSY_RETRY_AFTER_S = 2;
+
 /** Turn anything thrown into an envelope; only FerryError messages reach clients verbatim. */
 export function toFerryError(err: unknown, request: FastifyRequest): FerryError {
   if (err instanceof FerryError) return err;
   if (err instanceof StorageError) {
-    request.log.error({ err }, 'storage error');
-    return new FerryError(Codes.STORAGE, 'storage error: try again later');
-  }
-  if (isDatabaseUnavailable(err)) {
-    request.log.error({ err }, 'database unavailable');
-    return new FerryError(Codes.STORAGE, 'storage error: the database is unavailable, try again later');
+    // The operator's line names the storage and what happened; the client's says when to retry.
+    request.log.error({ err }, `storage error (${err.kind}): ${err.message}`);
+    return new FerryError(Codes.STORAGE, STORAGE_MESSAGES[err.kind]);
   }
   if (err instanceof ObjectNotFoundError) {
     request.log.error({ err }, 'file record points at missing bytes');
@@ -42,6 +50,7 @@ export function toFerryError(err: unknown, request: FastifyRequest): FerryError 
 
 export function sendError(err: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const fe = toFerryError(err, request);
+  if (err instanceof StorageError && err.kind === 'busy') reply.header('retry-after', String(BUSY_RETRY_AFTER_S));
   const body: Envelope<null> = { code: fe.code, message: fe.message, data: null };
   return reply.code(fe.httpStatus).header('content-type', 'application/json; charset=utf-8').send(body);
 }

@@ -91,8 +91,10 @@ export type MetaRecord =
 
 export interface MetaStore {
   /**
-   * Whether other processes (other Ferry nodes) may use the same database at the same time:
-   * then work done once across nodes needs a lease in the database, not a lock in memory.
+   * Whether other processes (other Ferry nodes) may use the same database at the same time.
+   * true (PostgreSQL): work done once across nodes needs a lease in the database, not a lock in
+   * memory. false (embedded SQLite, one process owns it): nothing else can be holding an upload
+   * claim, so claims left by a crash are released at start instead of after STALE_CLAIM_MS.
    */
   readonly sharedByNodes: boolean;
   /** Bring the schema up to date; safe to call on every start and from many nodes. */
@@ -119,6 +121,8 @@ export interface MetaStore {
   claimSlot(slotId: string, now: number, staleBefore: number, opts?: { ignoreExpiry?: boolean }): Promise<ClaimResult>;
   /** Keep an upload's claim fresh while bytes arrive. */
   touchClaim(id: string, now: number): Promise<void>;
+  /** Give back every upload claim taken before `before` (their uploads died); returns how many. */
+  releaseClaims(before: number): Promise<number>;
   /** A failed upload gives its slot back (status pending) so the client can retry. */
   releaseSlot(id: string): Promise<void>;
   completeUpload(id: string, done: CompletedUpload, now: number): Promise<FileRecord>;

@@ -2,13 +2,14 @@
 import type { Config } from '../config.ts';
 import type { MetaStore } from './meta-store.ts';
 import { openSqliteMetaStore } from './sql/sqlite.ts';
+import { withTypedErrors } from './typed-errors.ts';
 
-/** onError hears about database trouble that belongs to no request (a dropped idle connection). */
+/**
+ * onError hears about database trouble that belongs to no request (a dropped idle connection).
+ * Storage failures of the returned store are StorageErrors (typed-errors.ts).
+ */
 export async function openMetaStore(config: Config, onError?: (err: Error) => void): Promise<MetaStore> {
-  // The PostgreSQL driver is loaded only when it is configured (memory of embedded nodes).
-  const store = config.databaseUrl
-    ? (await import('./sql/postgres.ts')).openPostgresMetaStore(config.databaseUrl, { onError })
-    : openSqliteMetaStore(config.dataDir);
+  const store = withTypedErrors(await openRawMetaStore(config, onError));
   try {
     await store.migrate();
   } catch (err) {
@@ -16,4 +17,11 @@ export async function openMetaStore(config: Config, onError?: (err: Error) => vo
     throw err;
   }
   return store;
+}
+
+async function openRawMetaStore(config: Config, onError?: (err: Error) => void): Promise<MetaStore> {
+  // The PostgreSQL driver is loaded only when it is configured (memory of embedded nodes).
+  return config.databaseUrl
+    ? (await import('./sql/postgres.ts')).openPostgresMetaStore(config.databaseUrl, { onError })
+    : openSqliteMetaStore(config.dataDir);
 }

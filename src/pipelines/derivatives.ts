@@ -184,7 +184,12 @@ async function makeInSlot(s: Services, file: ReadyFile, plan: Exclude<Plan, { ki
   const work = await s.media.workdir();
   try {
     const input = path.join(work.dir, 'original');
-    await pipeline(await s.bytes.read(file.storageKey), fs.createWriteStream(input));
+    try {
+      await pipeline(await s.bytes.read(file.storageKey), fs.createWriteStream(input));
+    } catch (err) {
+      // The store's own failures are typed already; a full or read-only scratch disk is one too.
+      throw s.media.scratchError(err) ?? err;
+    }
     const output = path.join(work.dir, 'derived');
     let contentType: string;
     if (plan.kind === 'image') {

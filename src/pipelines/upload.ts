@@ -79,7 +79,7 @@ async function runUpload(s: Services, slotId: string, receive: Receive): Promise
       );
     } catch (err) {
       await s.bytes.delete(file.storageKey).catch(() => {});
-      throw new StorageError(`could not record the upload: ${(err as Error).message}`);
+      throw err instanceof StorageError ? err : new StorageError(`could not record the upload: ${(err as Error).message}`, { cause: err });
     }
   } catch (err) {
     await Promise.all(staged.map((u) => u.object.discard().catch(() => {})));

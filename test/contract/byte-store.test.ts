@@ -71,7 +71,7 @@ if (isScaleOut(env)) {
     return {
       store,
       capabilities: { readSmall: true, presigner: false, directUploads: false, locatorPrefix: 'local:///' },
-      staged: async () => filesUnder(path.join(dir, 'tmp')),
+      staged: async () => filesUnder(path.join(dir, 'objects', '.tmp')),
       async dispose() {
         await store.close();
         fs.rmSync(dir, { recursive: true, force: true });

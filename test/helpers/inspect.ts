@@ -33,7 +33,7 @@ export interface Inspector {
   readObject(key: string): Promise<Buffer | null>;
   deleteObject(key: string): Promise<void>;
   /**
-   * Bytes on their way in that are not an object yet: files in <data>/tmp, or multipart uploads
+   * Bytes on their way in that are not an object yet: files in <data>/objects/.tmp, or multipart uploads
    * the bucket still holds open.
    */
   stagedUploads(): Promise<string[]>;
@@ -47,7 +47,8 @@ function filesUnder(dir: string): string[] {
   return fs
     .readdirSync(dir, { recursive: true, withFileTypes: true })
     .filter((e) => e.isFile())
-    .map((e) => path.relative(dir, path.join(e.parentPath, e.name)));
+    .map((e) => path.relative(dir, path.join(e.parentPath, e.name)))
+    .filter((p) => !p.startsWith('.tmp/')); // staged uploads (objects/.tmp), not objects
 }
 
 export function inspect(dataDir: string, env: Record<string, string>): Inspector {
@@ -103,7 +104,7 @@ export function inspect(dataDir: string, env: Record<string, string>): Inspector
       else await client().send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
     },
     async stagedUploads() {
-      if (!bucket) return filesUnder(path.join(dataDir, 'tmp'));
+      if (!bucket) return filesUnder(path.join(objects, '.tmp'));
       const res = await client().send(new ListMultipartUploadsCommand({ Bucket: bucket }));
       return (res.Uploads ?? []).map((u) => u.Key!);
     },

@@ -2,7 +2,7 @@
 // POST (with and without the five OSS fields), Android's raw PUT, a browser's CORS preflight.
 // Every refusal is checked against the real stores (test/helpers/inspect.ts: SQLite and the
 // data folder, or PostgreSQL and the bucket): nothing half-written may appear as an object,
-// nothing may stay staged (<data>/tmp, open multipart uploads), no record may become ready, and
+// nothing may stay staged (<data>/objects/.tmp, open multipart uploads), no record may become ready, and
 // the slot (except after success) stays usable.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,6 +1,8 @@
 // The embedded column: objects are files under <data>/objects. Uploads are written to
-// <data>/tmp first and renamed into place after fsync, so a reader never sees half a file and
-// a crash leaves only tmp files, which init() sweeps.
+// <data>/objects/.tmp first and renamed into place after fsync, so a reader never sees half a
+// file and a crash leaves only tmp files, which init() sweeps. The staging folder sits inside
+// objects/ so that objects/ may be a file system of its own (a rename cannot cross one); no key
+// starts with a dot, so it never collides with an object. Everything is owner-only (0700/0600).
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
@@ -9,23 +11,28 @@ import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import type { ByteRange, ByteStore, ObjectInfo, StagedObject } from '../byte-store.ts';
 import { ObjectNotFoundError, StorageError } from '../byte-store.ts';
+import { diskStorageError } from '../../storage-error.ts';
 
 const SAFE_KEY = /^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/;
 
 export class LocalByteStore implements ByteStore {
   private readonly objects: string;
   private readonly tmp: string;
+  /** where older versions staged uploads; swept like tmp */
+  private readonly oldTmp: string;
 
   constructor(dataDir: string) {
     this.objects = path.join(dataDir, 'objects');
-    this.tmp = path.join(dataDir, 'tmp');
+    this.tmp = path.join(this.objects, '.tmp');
+    this.oldTmp = path.join(dataDir, 'tmp');
   }
 
   async init(): Promise<void> {
-    await fsp.mkdir(this.objects, { recursive: true });
+    await fsp.mkdir(this.objects, { recursive: true, mode: 0o700 });
     // Anything in tmp belongs to an upload that never finished: this process is the only writer.
     await fsp.rm(this.tmp, { recursive: true, force: true });
-    await fsp.mkdir(this.tmp, { recursive: true });
+    await fsp.rm(this.oldTmp, { recursive: true, force: true });
+    await fsp.mkdir(this.tmp, { mode: 0o700 });
   }
 
   private pathOf(key: string): string {
@@ -39,19 +46,31 @@ export class LocalByteStore implements ByteStore {
     try {
       // 256 KiB writes: few syscalls for big files without holding much memory per upload.
       // flush: fsync before close, so an acknowledged upload survives a power cut.
-      await pipeline(source, fs.createWriteStream(tmp, { flags: 'wx', flush: true, highWaterMark: 256 * 1024 }));
+      // mode: stored files are readable by Ferry's user only.
+      await pipeline(source, fs.createWriteStream(tmp, { flags: 'wx', mode: 0o600, flush: true, highWaterMark: 256 * 1024 }));
     } catch (err) {
       await fsp.rm(tmp, { force: true });
-      throw isDiskError(err) ? new StorageError(`disk write failed: ${(err as Error).message}`) : err;
+      throw diskStorageError(err, `writing an upload into ${this.tmp}`) ?? err;
     }
     return {
       commit: async () => {
         try {
-          await fsp.mkdir(path.dirname(final), { recursive: true });
+          const dir = path.dirname(final);
+          // A new shard folder is an entry in its parent: it too must reach the disk.
+          const created = await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
+          if (created !== undefined) {
+            for (let d = path.dirname(dir); ; d = path.dirname(d)) {
+              await fsyncDir(d);
+              if (d === path.dirname(created) || d === this.objects) break;
+            }
+          }
           await fsp.rename(tmp, final);
+          // The rename is only durable once the folder holding the new name is synced: without
+          // this, an acknowledged upload could vanish in a power cut.
+          await fsyncDir(dir);
         } catch (err) {
           await fsp.rm(tmp, { force: true });
-          throw new StorageError(`could not move upload into place: ${(err as Error).message}`);
+          throw diskStorageError(err, `moving an upload into ${this.objects}`) ?? new StorageError(`could not move upload into place: ${(err as Error).message}`, { cause: err });
         }
       },
       discard: () => fsp.rm(tmp, { force: true }),
@@ -63,7 +82,7 @@ export class LocalByteStore implements ByteStore {
       return await fsp.open(this.pathOf(key), fs.constants.O_RDONLY);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new ObjectNotFoundError(key);
-      throw new StorageError((err as Error).message);
+      throw diskStorageError(err, `reading ${key} in ${this.objects}`) ?? new StorageError((err as Error).message, { cause: err });
     }
   }
 
@@ -111,7 +130,11 @@ export class LocalByteStore implements ByteStore {
   async close(): Promise<void> {}
 }
 
-function isDiskError(err: unknown): boolean {
-  const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  return code === 'ENOSPC' || code === 'EIO' || code === 'EDQUOT' || code === 'EROFS' || code === 'EACCES';
+async function fsyncDir(dir: string): Promise<void> {
+  const fh = await fsp.open(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
 }

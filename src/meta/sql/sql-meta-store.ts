@@ -18,6 +18,7 @@ import type {
 import { AlreadyExistsError } from '../meta-store.ts';
 import type { Database, DerivativesTable, FilesTable } from './schema.ts';
 import { migrationProvider } from './migrations.ts';
+import { classifyDatabaseError } from '../db-errors.ts';
 
 const num = (v: number | string) => Number(v);
 /** ready file records kept per node (a record is well under 1 KiB) */
@@ -222,7 +223,13 @@ export class SqlMetaStore implements MetaStore {
         });
         for (const b of batch) b.done();
         return;
-      } catch {
+      } catch (err) {
+        // A busy, full or unreachable database fails every row alike: trying them one by one
+        // would only repeat the failure (and, on SQLite, each try runs on the event loop).
+        if (classifyDatabaseError(err)) {
+          for (const b of batch) b.done(err);
+          return;
+        }
         // One bad row must not fail the others: fall through and insert one by one.
       }
     }
@@ -275,6 +282,16 @@ export class SqlMetaStore implements MetaStore {
 
   async touchClaim(id: string, now: number): Promise<void> {
     await this.db.updateTable('files').set({ claimed_at: now }).where('id', '=', id).where('status', '=', 'uploading').execute();
+  }
+
+  async releaseClaims(before: number): Promise<number> {
+    const res = await this.db
+      .updateTable('files')
+      .set({ status: 'pending' })
+      .where('status', '=', 'uploading')
+      .where('claimed_at', '<', before)
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows);
   }
 
   async releaseSlot(id: string): Promise<void> {

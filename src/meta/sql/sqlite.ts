@@ -8,20 +8,37 @@ import type { Database } from './schema.ts';
 import { SqlMetaStore } from './sql-meta-store.ts';
 
 export function openSqliteMetaStore(dataDir: string): SqlMetaStore {
-  fs.mkdirSync(dataDir, { recursive: true });
-  const sqlite = new SQLite(path.join(dataDir, 'ferry.sqlite'));
+  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const file = path.join(dataDir, 'ferry.sqlite');
+  // It holds app secrets and signing keys: owner only. SQLite gives its -wal and -shm files the
+  // mode of the database file, so creating that one 0600 covers them; an existing database
+  // (made by an older Ferry) is tightened here.
+  fs.closeSync(fs.openSync(file, 'a', 0o600));
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) chmodIfExists(f, 0o600);
+  // No busy wait in the driver: better-sqlite3 is synchronous, so waiting out another process's
+  // write lock would freeze the event loop (every download with it). A locked write fails at
+  // once and the meta seam retries it on timers (typed-errors.ts). Reads do not wait in WAL mode.
+  const sqlite = new SQLite(file, { timeout: 0 });
   sqlite.pragma('journal_mode = WAL');
   // NORMAL is durable across process crashes in WAL mode; only an OS crash can lose the last commits.
   sqlite.pragma('synchronous = NORMAL');
-  sqlite.pragma('busy_timeout = 5000');
+  sqlite.pragma('busy_timeout = 0');
   // Slot inserts touch random pages (ids are random); a bigger WAL (~40 MB) before each
   // checkpoint lets the many writes to one page collapse into one copy: ~40% less work per slot.
   sqlite.pragma('wal_autocheckpoint = 10000');
   sqlite.pragma('cache_size = -65536');
   sqlite.pragma('foreign_keys = ON');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
-  // One process owns the data folder (its disk store is not shared either).
+  // One process owns the data folder: no other node can hold an upload claim.
   return new SqlMetaStore(db, false);
+}
+
+function chmodIfExists(file: string, mode: number): void {
+  try {
+    fs.chmodSync(file, mode);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
 }
 
 /**
