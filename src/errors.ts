@@ -36,7 +36,7 @@ export const Codes = {
   INTERNAL: 60099,
 } as const;
 
-export type Code = (typeof Codes)[keyof typeof Codes];
+type Code = (typeof Codes)[keyof typeof Codes];
 
 /** A failure meant for the client: its message is safe to show and says what to fix. */
 export class FerryError extends Error {

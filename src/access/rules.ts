@@ -5,7 +5,7 @@ import { Codes, FerryError, noPermission } from '../errors.ts';
 import type { ToType } from '../file-types.ts';
 import type { MetaStore } from '../meta/meta-store.ts';
 
-export interface Conversation {
+interface Conversation {
   fromId: string;
   toId: string;
   toType: ToType;

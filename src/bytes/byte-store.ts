@@ -44,7 +44,6 @@ export interface PresignedGet {
 
 export interface PresignedPut {
   url: string;
-  expiresAt: number;
 }
 
 /** Reads up to this size may go through readSmall. */
@@ -75,5 +74,5 @@ export interface ByteStore {
    */
   presignGet?(key: string, opts: PresignGetOptions): Promise<PresignedGet | null>;
   /** A URL a client may PUT the object to without Ferry (direct uploads). */
-  presignPut?(key: string, contentType: string, contentLength?: number): Promise<PresignedPut>;
+  presignPut?(key: string, contentType: string): Promise<PresignedPut>;
 }

@@ -20,7 +20,7 @@ import type { Database, DerivativesTable, FilesTable } from '../meta/sql/schema.
 
 export class MigrateError extends Error {}
 
-export interface MigrateReport {
+interface MigrateReport {
   apps: number;
   groups: number;
   members: number;

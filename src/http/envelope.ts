@@ -4,7 +4,7 @@ import { ObjectNotFoundError, StorageError } from '../bytes/byte-store.ts';
 import { Codes, FerryError } from '../errors.ts';
 import { isDatabaseUnavailable } from '../meta/db-errors.ts';
 
-export interface Envelope<T> {
+interface Envelope<T> {
   code: number;
   message: string | null;
   data: T | null;
@@ -13,7 +13,7 @@ export interface Envelope<T> {
 export const ok = <T>(data: T): Envelope<T> => ({ code: Codes.OK, message: null, data });
 
 /** Turn anything thrown into an envelope; only FerryError messages reach clients verbatim. */
-export function toFerryError(err: unknown, request: FastifyRequest): FerryError {
+function toFerryError(err: unknown, request: FastifyRequest): FerryError {
   if (err instanceof FerryError) return err;
   if (err instanceof StorageError) {
     request.log.error({ err }, 'storage error');

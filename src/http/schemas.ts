@@ -3,7 +3,7 @@
 // "imgage_type" typo among them).
 const str = (maxLength: number) => ({ type: 'string', maxLength }) as const;
 
-export const credentialProps = {
+const credentialProps = {
   app_id: str(64),
   'access-token': str(4096),
   user_id: str(40),

@@ -28,12 +28,11 @@ export function demuxerFor(contentType: string): string | undefined {
   return DEMUXERS[contentType];
 }
 
-export interface MediaProbe {
+interface MediaProbe {
   durationMs: number | null;
   width: number | null;
   height: number | null;
   hasVideo: boolean;
-  hasAudio: boolean;
 }
 
 interface FfprobeJson {
@@ -69,7 +68,6 @@ export async function probeMedia(input: string, contentType: string, timeoutMs: 
     width,
     height,
     hasVideo: video !== undefined,
-    hasAudio: audio !== undefined,
   };
 }
 

@@ -6,7 +6,7 @@
 import { createHmac } from 'node:crypto';
 import type { Box } from './box.ts';
 
-export interface ImgproxySettings {
+interface ImgproxySettings {
   url: string;
   key: string;
   salt: string;
