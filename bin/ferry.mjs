@@ -8,4 +8,6 @@ if (!fs.existsSync(cli)) {
   process.stderr.write('ferry: dist/cli.js is missing; run `npm run build` (or `npm install`) in the Ferry folder first\n');
   process.exit(1);
 }
+// Stack traces name src/*.ts lines, as `npm start` (node --enable-source-maps) does.
+process.setSourceMapsEnabled(true);
 await import(cli.href);
