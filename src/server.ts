@@ -1,7 +1,6 @@
 // Assembles a running Ferry from a config: stores, app registry, HTTP server, janitor, and a
 // graceful close that lets in-flight uploads finish (or cleans them up after the grace period).
 import pino, { type Logger } from 'pino';
-import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.ts';
 import { openMetaStore } from './meta/open.ts';
 import { openByteStore } from './bytes/open.ts';
@@ -21,7 +20,6 @@ import type { Services } from './services.ts';
 import { secureDataDir } from './data-dir.ts';
 
 export interface RunningFerry {
-  app: FastifyInstance;
   services: Services;
   /** where it listens, e.g. http://127.0.0.1:8080 */
   url: string;
@@ -89,5 +87,5 @@ export async function startFerry(config: Readonly<Config>, log: Logger = pino({ 
     return closing;
   };
 
-  return { app, services, url: `http://${host}:${port}`, adminKey, adminKeyCreated: created, close };
+  return { services, url: `http://${host}:${port}`, adminKey, adminKeyCreated: created, close };
 }

@@ -24,7 +24,7 @@ export type Query = Record<string, string | string[] | undefined>;
 export type Headers = Record<string, string | string[] | undefined>;
 
 /** uni-app can send a key twice: the first one wins. */
-export function first(v: string | string[] | undefined): string | undefined {
+function first(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
@@ -43,7 +43,7 @@ function credential(headers: Headers, query: Query, name: string): string | unde
   return present(first(headers[name])) ?? present(first(query[name]));
 }
 
-export async function resolveApp(registry: AppRegistry, headers: Headers, query: Query): Promise<AppKeys> {
+async function resolveApp(registry: AppRegistry, headers: Headers, query: Query): Promise<AppKeys> {
   const appId = credential(headers, query, 'app_id');
   if (appId === undefined) throw badParam('app_id is required (header or query parameter)');
   if (!isValidAppId(appId)) throw new FerryError(Codes.APP_NOT_FOUND, 'app_id not found');

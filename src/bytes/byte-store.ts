@@ -44,7 +44,6 @@ export interface PresignedGet {
 
 export interface PresignedPut {
   url: string;
-  expiresAt: number;
 }
 
 /** Reads up to this size may go through readSmall. */
@@ -57,7 +56,7 @@ export interface Presigner {
 
 /** Direct uploads: the client PUTs the bytes to the store itself (apps in FERRY_S3_DIRECT_UPLOAD_APPS). */
 export interface DirectUploads {
-  presignPut(key: string, contentType: string, contentLength?: number): Promise<PresignedPut>;
+  presignPut(key: string, contentType: string): Promise<PresignedPut>;
 }
 
 /**

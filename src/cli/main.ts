@@ -1,11 +1,17 @@
 // The ferry command line: the admin API's operations, run directly against the configured
 // database (same FERRY_* settings as the server), plus `serve`. Output is the admin API's JSON.
+//
+// Only commander loads up front: the admin service, the config and the database drivers are
+// imported when a command runs, so `ferry --help` answers without loading them.
 import { Command, CommanderError } from 'commander';
-import { AdminError, AdminService } from '../admin/admin-service.ts';
-import { loadConfig, ConfigError } from '../config.ts';
-import { openMetaStore } from '../meta/open.ts';
+import type { AdminService } from '../admin/admin-service.ts';
 
 async function withAdmin<T>(fn: (admin: AdminService) => Promise<T>): Promise<void> {
+  const [{ AdminService }, { loadConfig }, { openMetaStore }] = await Promise.all([
+    import('../admin/admin-service.ts'),
+    import('../config.ts'),
+    import('../meta/open.ts'),
+  ]);
   const config = loadConfig();
   const meta = await openMetaStore(config);
   try {
@@ -79,7 +85,7 @@ program
   .description('copy an embedded data folder (SQLite + objects) into PostgreSQL + S3 (FERRY_DATABASE_URL, FERRY_STORE); safe to run again')
   .requiredOption('--from <data_dir>', "the embedded Ferry's data folder")
   .action(async (o: { from: string }) => {
-    const { migrateStore, MigrateError } = await import('./migrate-store.ts');
+    const [{ migrateStore, MigrateError }, { loadConfig }] = await Promise.all([import('./migrate-store.ts'), import('../config.ts')]);
     let report;
     try {
       report = await migrateStore(o.from, loadConfig(), (msg) => process.stderr.write(`migrate-store: ${msg}\n`));
@@ -100,6 +106,7 @@ try {
   await program.parseAsync(process.argv);
 } catch (err) {
   if (err instanceof CommanderError) process.exit(err.exitCode);
+  const [{ AdminError }, { ConfigError }] = await Promise.all([import('../admin/admin-service.ts'), import('../config.ts')]);
   if (err instanceof AdminError || err instanceof ConfigError) {
     process.stderr.write(`ferry: ${err.message}\n`);
     process.exit(err instanceof AdminError && err.status === 404 ? 3 : 2);

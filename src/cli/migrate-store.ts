@@ -14,7 +14,7 @@ import { openMetaStore } from '../meta/open.ts';
 
 export class MigrateError extends Error {}
 
-export interface MigrateReport {
+interface MigrateReport {
   apps: number;
   groups: number;
   members: number;

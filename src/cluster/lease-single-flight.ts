@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import type { MetaStore } from '../meta/meta-store.ts';
 import { LocalSingleFlight, type SingleFlight } from '../primitives/single-flight.ts';
 
-export interface LeaseOptions {
+interface LeaseOptions {
   /** how long a lease holds if its node dies mid-work; longer than any one piece of work */
   ttlMs: number;
   /** how often a waiting node looks at the lease again */

@@ -4,7 +4,7 @@ import { ObjectNotFoundError } from '../bytes/byte-store.ts';
 import { Codes, FerryError } from '../errors.ts';
 import { StorageError, type StorageFailure } from '../storage-error.ts';
 
-export interface Envelope<T> {
+interface Envelope<T> {
   code: number;
   message: string | null;
   data: T | null;
@@ -24,7 +24,7 @@ const STORAGE_MESSAGES: Record<StorageFailure, string> = {
 const BUSY_RETRY_AFTER_S = 2;
 
 /** Turn anything thrown into an envelope; only FerryError messages reach clients verbatim. */
-export function toFerryError(err: unknown, request: FastifyRequest): FerryError {
+function toFerryError(err: unknown, request: FastifyRequest): FerryError {
   if (err instanceof FerryError) return err;
   if (err instanceof StorageError) {
     // The operator's line names the storage and what happened; the client's says when to retry.

@@ -8,7 +8,7 @@ import { Type, type Static, type TObject, type TOptional, type TProperties, type
 /** One optional query (or header) value: a string of at most maxLength characters. */
 export const queryValue = (maxLength: number): TOptional<TString> => Type.Optional(Type.String({ maxLength }));
 
-export const credentialProps = {
+const credentialProps = {
   app_id: queryValue(64),
   'access-token': queryValue(4096),
   user_id: queryValue(40),

@@ -3,7 +3,7 @@
 // AMR all the way through (ffmpeg happily "decodes" junk into noise) and gives the duration
 // without decoding anything.
 
-export const AMR_MAGIC = '#!AMR\n';
+const AMR_MAGIC = '#!AMR\n';
 /** bytes after the header byte, by frame type 0–15; -1: a type that never appears in files */
 const FRAME_BYTES = [12, 13, 15, 17, 19, 20, 26, 31, 5, -1, -1, -1, -1, -1, -1, 0];
 const FRAME_MS = 20;

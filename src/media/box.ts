@@ -8,7 +8,7 @@ export interface Box {
 
 /** Every box side Ferry produces; w and h are rounded up to the next one. */
 export const BOX_SIZES = [100, 200, 400, 800, 1200, 1600, 2048] as const;
-export const MAX_BOX = 2048;
+const MAX_BOX = 2048;
 /** A chat bubble's thumbnail when the client names no size. */
 export const DEFAULT_THUMBNAIL_BOX: Box = { width: 400, height: 400 };
 /** A cover (video poster frame, or an image's large preview) when the client names no size. */
@@ -25,10 +25,4 @@ export function boxFor(w: number | undefined, h: number | undefined, fallback: B
   const width = snapSide(w ?? h!);
   const height = snapSide(h ?? w!);
   return { width, height };
-}
-
-/** The size a w×h image ends up at inside box: aspect kept, never enlarged. */
-export function fitInside(w: number, h: number, box: Box): Box {
-  const scale = Math.min(1, box.width / w, box.height / h);
-  return { width: Math.max(1, Math.round(w * scale)), height: Math.max(1, Math.round(h * scale)) };
 }

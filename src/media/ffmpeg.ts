@@ -16,12 +16,11 @@ export function demuxerFor(contentType: string): string | undefined {
   return demuxerOf(contentType);
 }
 
-export interface MediaProbe {
+interface MediaProbe {
   durationMs: number | null;
   width: number | null;
   height: number | null;
   hasVideo: boolean;
-  hasAudio: boolean;
 }
 
 interface FfprobeJson {
@@ -57,7 +56,6 @@ export async function probeMedia(input: string, contentType: string, timeoutMs: 
     width,
     height,
     hasVideo: video !== undefined,
-    hasAudio: audio !== undefined,
   };
 }
 

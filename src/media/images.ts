@@ -65,10 +65,8 @@ export function checkImageLimits(h: ImageHeader, limits: Pick<MediaConfig, 'maxI
   }
 }
 
-export interface MadeImage {
+interface MadeImage {
   contentType: 'image/jpeg' | 'image/png';
-  width: number;
-  height: number;
 }
 
 function isOpaque(rgba: Buffer): boolean {
@@ -94,8 +92,8 @@ export async function resizeImage(
     .resize({ width: box.width, height: box.height, fit: 'inside', withoutEnlargement: true });
   try {
     if (!header.hasAlpha) {
-      const info = await pipeline.jpeg({ quality: 80 }).toFile(output);
-      return { contentType: 'image/jpeg', width: info.width, height: info.height };
+      await pipeline.jpeg({ quality: 80 }).toFile(output);
+      return { contentType: 'image/jpeg' };
     }
     // An alpha channel is often fully opaque (phone screenshots, re-saved PNGs): decide on the
     // small resized pixels whether transparency is really there.
@@ -103,10 +101,10 @@ export async function resizeImage(
     const raw = sharp(data, { raw: { width: info.width, height: info.height, channels: 4 } });
     if (isOpaque(data)) {
       await raw.removeAlpha().jpeg({ quality: 80 }).toFile(output);
-      return { contentType: 'image/jpeg', width: info.width, height: info.height };
+      return { contentType: 'image/jpeg' };
     }
     await raw.png({ compressionLevel: 6 }).toFile(output);
-    return { contentType: 'image/png', width: info.width, height: info.height };
+    return { contentType: 'image/png' };
   } catch (err) {
     const msg = (err as Error).message;
     if (/timeout/i.test(msg)) throw new FerryError(Codes.MEDIA_TIMEOUT, `making the image preview took longer than ${limits.imageTimeoutMs} ms and was stopped`);

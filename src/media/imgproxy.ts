@@ -10,7 +10,7 @@
 import { createHmac } from 'node:crypto';
 import type { Box } from './box.ts';
 
-export interface ImgproxySettings {
+interface ImgproxySettings {
   url: string;
   key: string;
   salt: string;

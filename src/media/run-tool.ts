@@ -15,7 +15,7 @@ export class ToolError extends Error {
   }
 }
 
-export interface ToolRun {
+interface ToolRun {
   stdout: string;
   stderr: string;
 }

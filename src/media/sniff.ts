@@ -22,7 +22,7 @@ const KIND_NAMES: Record<Exclude<MediaKind, 'file'>, string> = {
   'voice-mp3': 'MP3 voice',
 };
 
-export type SniffResult = { ok: true; contentType: string } | { ok: false; expected: string };
+type SniffResult = { ok: true; contentType: string } | { ok: false; expected: string };
 
 export async function sniff(kind: MediaKind, head: Buffer): Promise<SniffResult> {
   const found = (await fileTypeFromBuffer(head))?.mime;

@@ -14,7 +14,7 @@ import type { Services } from '../services.ts';
 import { STALE_CLAIM_MS } from './upload.ts';
 
 /** The content type a direct PUT must carry (signed into the URL): what Android sends. */
-export const DIRECT_UPLOAD_CONTENT_TYPE = 'application/octet-stream';
+const DIRECT_UPLOAD_CONTENT_TYPE = 'application/octet-stream';
 
 /** Whether the app's uploads go straight to the store: it is listed, and the store takes them. */
 export function takesDirectUploads(s: Services, appId: string): boolean {

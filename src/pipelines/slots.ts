@@ -9,7 +9,7 @@ import type { FileKind, FileRecord } from '../meta/meta-store.ts';
 import type { Services } from '../services.ts';
 import { directUploadUrl } from './direct-upload.ts';
 
-export interface UploadSlot {
+interface UploadSlot {
   upload_url: string;
   /** PUT: a direct upload into the bucket (apps in FERRY_S3_DIRECT_UPLOAD_APPS) */
   upload_method: 'POST' | 'PUT';
@@ -21,7 +21,7 @@ export interface UploadSlot {
 const newId = randomId;
 
 /** Objects are spread over 64 folders by the first letter of their random id. */
-export const storageKeyFor = (fileId: string) => `files/${fileId.slice(0, 1)}/${fileId}`;
+const storageKeyFor = (fileId: string) => `files/${fileId.slice(0, 1)}/${fileId}`;
 
 /** The user the file is "from": admins acting as nobody in particular send as themselves. */
 const senderOf = (who: Principal) => who.userId;

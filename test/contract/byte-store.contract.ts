@@ -281,8 +281,7 @@ export function byteStoreContract(name: string, fresh: ByteStoreFactory): void {
         if (!direct) return;
         const k = key();
         const bytes = randomBytes(3000);
-        const signed = await direct.presignPut(k, 'application/octet-stream', bytes.length);
-        assert.ok(signed.expiresAt > Date.now());
+        const signed = await direct.presignPut(k, 'application/octet-stream');
         const res = await fetch(signed.url, { method: 'PUT', body: bytes, headers: { 'content-type': 'application/octet-stream' } });
         assert.equal(res.status, 200);
         assert.deepEqual(await readAll(await h.store.read(k)), bytes);

@@ -1,25 +1,27 @@
-// The `ferry` command line (`npx ferry …` runs bin/ferry.mjs): the admin API's operations run as
-// a child process against FERRY_DATA_DIR, and what it creates works on a Ferry serving the same
-// data folder, whether that Ferry starts afterwards or is already running.
+// The `ferry` command line (`npx ferry …` runs bin/ferry.mjs, which runs dist/cli.js, built here
+// first): the admin API's operations run as a child process against FERRY_DATA_DIR, and what it
+// creates works on a Ferry serving the same data folder, whether that Ferry starts afterwards or
+// is already running; `ferry serve` runs that Ferry from the build.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import readline from 'node:readline';
 import { startTestFerry, type TestFerry } from '../helpers/ferry.ts';
 import { provision, type Provisioned } from '../helpers/storage-mode.ts';
 import { api, getJson, withCreds, type Slot } from '../helpers/client.ts';
 import { decodeJwt, signClaims, uploadChat } from '../helpers/jwt.ts';
+import { buildDist, FERRY_BIN as BIN } from '../helpers/build.ts';
 
-const BIN = fileURLToPath(new URL('../../bin/ferry.mjs', import.meta.url));
 let dataDir: string;
 let running: TestFerry | undefined;
 /** the storage mode's settings, with one database and bucket shared by the CLI and the server */
 let mode: Provisioned;
 
 before(async () => {
+  buildDist();
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ferry-cli-'));
   mode = await provision();
 });
@@ -35,13 +37,17 @@ interface CliResult {
   stderr: string;
 }
 
-/** Run `node bin/ferry.mjs …` with only this test's FERRY_* settings. */
-function ferry(...args: string[]): Promise<CliResult> {
+/** The environment without the caller's FERRY_* settings, plus only this test's. */
+function cliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('FERRY_')) env[k] = v;
-  Object.assign(env, mode.env, { FERRY_DATA_DIR: dataDir });
+  return Object.assign(env, mode.env, { FERRY_DATA_DIR: dataDir }, extra);
+}
+
+/** Run `node bin/ferry.mjs …` with only this test's FERRY_* settings. */
+function ferry(...args: string[]): Promise<CliResult> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { env, timeout: 60_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [BIN, ...args], { env: cliEnv(), timeout: 60_000 }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
       resolve({ code, stdout, stderr });
     });
@@ -148,4 +154,33 @@ test('what the CLI created works on a Ferry started on the same data folder, and
   assert.equal(signClaims(slot.body.data.download_url).from_id, '9007199254740993');
   // The apps stay apart: a cli-app token is nothing in cli-live.
   assert.equal((await api(running.url, '/file/upload/avatar/user', {}, { appId: 'cli-live', token: token1001 })).body.code, 10008);
+});
+
+test('serve runs Ferry from the build: it answers with what the CLI made and stops cleanly on SIGTERM', async () => {
+  const { token } = await ok<{ token: string }>('token', '--app', 'cli-app', '--user', '1001');
+  const child = spawn(process.execPath, [BIN, 'serve'], {
+    env: cliEnv({ FERRY_HOST: '127.0.0.1', FERRY_PORT: '0', FERRY_LOG_LEVEL: 'info' }),
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  try {
+    // pino writes one JSON line per entry on stdout; the first-start help is plain text.
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('ferry serve did not log "ferry is listening" within 30 s')), 30_000);
+      child.once('exit', (code) => reject(new Error(`ferry serve exited with ${code} before listening`)));
+      readline.createInterface({ input: child.stdout }).on('line', (line) => {
+        if (!line.startsWith('{')) return;
+        const entry = JSON.parse(line) as { msg?: string; url?: string };
+        if (entry.msg === 'ferry is listening' && entry.url) {
+          clearTimeout(timer);
+          resolve(entry.url);
+        }
+      });
+    });
+    const slot = await api<Slot>(url, '/file/upload/chat', { file_type: 100, to_id: '1002' }, { appId: 'cli-app', token });
+    assert.equal(slot.body.code, 200, JSON.stringify(slot.body));
+  } finally {
+    child.kill('SIGTERM');
+  }
+  assert.equal(await exited, 0, 'a SIGTERM ends ferry serve with exit code 0');
 });

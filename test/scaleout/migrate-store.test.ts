@@ -7,7 +7,6 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { startTestFerry, type TestFerry } from '../helpers/ferry.ts';
 import { api, getJson, withCreds, type Creds, type Slot } from '../helpers/client.ts';
@@ -15,8 +14,8 @@ import { uploadChat, uploadUserAvatar } from '../helpers/media.ts';
 import { provision, type Provisioned } from '../helpers/storage-mode.ts';
 import { inspect } from '../helpers/inspect.ts';
 import { scaleOutEnv } from './cluster.ts';
+import { buildDist, FERRY_BIN as BIN } from '../helpers/build.ts';
 
-const BIN = fileURLToPath(new URL('../../bin/ferry.mjs', import.meta.url));
 /** an embedded Ferry even in the scale-out pass: empty settings mean SQLite and the data folder */
 const EMBEDDED = { FERRY_DATABASE_URL: '', FERRY_STORE: '' };
 
@@ -44,6 +43,7 @@ const files: { slot: Slot; bytes: Buffer; reader: () => Creds }[] = [];
 let avatar: { slot: Slot; bytes: Buffer };
 
 before(async () => {
+  buildDist();
   target = await provision(scaleOutEnv());
   embedded = await startTestFerry(EMBEDDED);
   dataDir = embedded.dataDir;

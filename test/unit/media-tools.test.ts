@@ -2,7 +2,7 @@
 // flight, imgproxy signing, and the tool runner's timeout.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BOX_SIZES, boxFor, fitInside, snapSide, DEFAULT_THUMBNAIL_BOX } from '../../src/media/box.ts';
+import { BOX_SIZES, boxFor, snapSide, DEFAULT_THUMBNAIL_BOX } from '../../src/media/box.ts';
 import { amrDurationMs } from '../../src/media/amr.ts';
 import { WorkQueue } from '../../src/primitives/work-queue.ts';
 import { LocalSingleFlight } from '../../src/primitives/single-flight.ts';
@@ -21,8 +21,6 @@ test('requested sizes snap up to the documented set and stop at 2048', () => {
   assert.deepEqual(boxFor(undefined, undefined, DEFAULT_THUMBNAIL_BOX), { width: 400, height: 400 });
   assert.deepEqual(boxFor(150, undefined, DEFAULT_THUMBNAIL_BOX), { width: 200, height: 200 });
   assert.deepEqual(boxFor(150, 90, DEFAULT_THUMBNAIL_BOX), { width: 200, height: 100 });
-  assert.deepEqual(fitInside(4000, 3000, { width: 400, height: 400 }), { width: 400, height: 300 });
-  assert.deepEqual(fitInside(100, 50, { width: 400, height: 400 }), { width: 100, height: 50 });
 });
 
 test('the AMR frame walk measures real AMR and refuses junk behind the magic', () => {

@@ -20,7 +20,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 
-export interface SpoolTarget {
+interface SpoolTarget {
   client: S3Client;
   bucket: string;
   key: string;

@@ -221,19 +221,14 @@ export class S3ByteStore implements ByteStore, Presigner, DirectUploads {
     return out;
   }
 
-  async presignPut(key: string, contentType: string, contentLength?: number): Promise<PresignedPut> {
-    const ttlSeconds = this.opts.urlTtlSeconds;
-    const url = await getSignedUrl(
-      this.signer,
-      new PutObjectCommand({ Bucket: this.bucket, Key: key, ContentType: contentType, ContentLength: contentLength }),
-      {
-        expiresIn: ttlSeconds,
-        // Signed headers, not query parameters: S3 then refuses a PUT with another type or length.
-        signableHeaders: new Set(contentLength === undefined ? ['content-type'] : ['content-type', 'content-length']),
-        unhoistableHeaders: new Set(['content-type']),
-      },
-    );
-    return { url, expiresAt: Date.now() + ttlSeconds * 1000 };
+  async presignPut(key: string, contentType: string): Promise<PresignedPut> {
+    const url = await getSignedUrl(this.signer, new PutObjectCommand({ Bucket: this.bucket, Key: key, ContentType: contentType }), {
+      expiresIn: this.opts.urlTtlSeconds,
+      // A signed header, not a query parameter: S3 then refuses a PUT with another type.
+      signableHeaders: new Set(['content-type']),
+      unhoistableHeaders: new Set(['content-type']),
+    });
+    return { url };
   }
 
   async close(): Promise<void> {

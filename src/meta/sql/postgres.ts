@@ -10,7 +10,7 @@ import pg from 'pg';
 import type { Database } from './schema.ts';
 import { SqlMetaStore } from './sql-meta-store.ts';
 
-export interface PostgresOptions {
+interface PostgresOptions {
   /** connections per node; PostgreSQL's default max_connections is 100 for all nodes together */
   maxConnections?: number;
   /** where pool-level errors (an idle connection dropped by the server) are reported */

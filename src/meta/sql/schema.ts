@@ -4,21 +4,21 @@ import type { ColumnType } from 'kysely';
 // PostgreSQL drivers return bigint columns as strings; SQLite returns numbers.
 type BigIntColumn = ColumnType<number | string, number, number>;
 
-export interface AppsTable {
+interface AppsTable {
   app_id: string;
   secret: string;
   sign_key: string;
   created_at: BigIntColumn;
 }
 
-export interface GroupsTable {
+interface GroupsTable {
   app_id: string;
   group_id: string;
   owner_id: string;
   created_at: BigIntColumn;
 }
 
-export interface GroupMembersTable {
+interface GroupMembersTable {
   app_id: string;
   group_id: string;
   user_id: string;
@@ -59,7 +59,7 @@ export interface DerivativesTable {
   created_at: BigIntColumn;
 }
 
-export interface LeasesTable {
+interface LeasesTable {
   name: string;
   holder: string;
   expires_at: BigIntColumn;
