@@ -812,7 +812,7 @@ test('generated chat downloads (GET, HEAD): never a 5xx, always the envelope, no
     ifRange: sometimes(fc.oneof(fc.constantFrom('"x"', 'W/"x"'), fc.nat().map((i) => etags[i % etags.length]!)), 10),
     inm: sometimes(fc.oneof(fc.constantFrom('*', '"x"', 'W/"x"', ''), fc.nat().map((i) => etags[i % etags.length]!)), 15),
   });
-  await runProperty('chat downloads', 1300, 1, arb, async (c) => {
+  await runProperty('chat downloads', 2500, 1, arb, async (c) => {
     const cp = credParts(c.cred);
     const headers = { ...cp.headers };
     if (c.range !== null) headers.range = c.range;
@@ -825,8 +825,8 @@ test('generated chat downloads (GET, HEAD): never a 5xx, always the envelope, no
   });
   const reads = stats.reads - before.reads;
   // not vacuous: a fair share of the generated requests were allowed and served, and most were not
-  assert.ok(allowedReads > runs(1300) * 0.1, `only ${allowedReads} reads in ${runs(1300)} cases: ${JSON.stringify(stats.codes)}`);
-  assert.ok(reads < runs(1300) * 0.8, `${reads} reads in ${runs(1300)} cases: the generator refuses too little`);
+  assert.ok(allowedReads > runs(2500) * 0.1, `only ${allowedReads} reads in ${runs(2500)} cases: ${JSON.stringify(stats.codes)}`);
+  assert.ok(reads < runs(2500) * 0.8, `${reads} reads in ${runs(2500)} cases: the generator refuses too little`);
 });
 
 test('generated avatar downloads: any token of the app reads them, nothing else does', async () => {
@@ -847,7 +847,7 @@ test('generated avatar downloads: any token of the app reads them, nothing else 
     range: sometimes(fc.constantFrom(...RANGES), 30),
     inm: sometimes(fc.nat().map((i) => etags[i % etags.length]!), 15),
   });
-  await runProperty('avatar downloads', 500, 2, arb, async (c) => {
+  await runProperty('avatar downloads', 800, 2, arb, async (c) => {
     const cp = credParts(c.cred);
     const headers = { ...cp.headers };
     if (c.range !== null) headers.range = c.range;
@@ -860,7 +860,7 @@ test('generated avatar downloads: any token of the app reads them, nothing else 
     });
     if ((await request({ method: c.method, url, headers })).read) reads++;
   });
-  assert.ok(reads > runs(500) * 0.1, `only ${reads} avatar reads in ${runs(500)} cases`);
+  assert.ok(reads > runs(800) * 0.1, `only ${reads} avatar reads in ${runs(800)} cases`);
 });
 
 test('generated slot and forward requests: success only for who may send there (and read the source)', async () => {
@@ -884,7 +884,7 @@ test('generated slot and forward requests: success only for who may send there (
     noise: fc.array(noisePairArb, { maxLength: 3 }),
     order: fc.constantFrom(...ORDERS),
   });
-  await runProperty('slots and forward', 700, 3, arb, async (c) => {
+  await runProperty('slots and forward', 1000, 3, arb, async (c) => {
     const cp = credParts(c.cred);
     const q: Pair[] = [...cp.query];
     const add = (k: string, v: string | null) => v !== null && q.push({ k, v, enc: 'component', keyEnc: 'raw' });
@@ -963,7 +963,7 @@ test('generated uploads to slot URLs: used and unknown slots refused, fresh ones
     bytes: fc.uint8Array({ minLength: 0, maxLength: 3000 }),
   });
   let stored = 0;
-  await runProperty('slot uploads', 200, 4, arb, async (c) => {
+  await runProperty('slot uploads', 300, 4, arb, async (c) => {
     let slotId: string;
     let downloadUrl: string | null = null;
     if (c.slot === 'fresh') {
@@ -1064,7 +1064,7 @@ test('generated admin API calls: {error} with a real status, 401 without the key
     ),
     contentType: fc.constantFrom('application/json', 'application/json', 'application/json; charset=utf-8', 'text/plain', 'none'),
   });
-  await runProperty('admin API', 400, 5, arb, async (c) => {
+  await runProperty('admin API', 600, 5, arb, async (c) => {
     const right = c.key.startsWith('right');
     // With the right key, what changes anything stays in the sandbox app: the world of the
     // other properties must stay as they model it.
@@ -1118,7 +1118,7 @@ test('generated unknown routes and methods: the envelope, never a file', async (
     noise: fc.array(noisePairArb, { maxLength: 3 }),
     order: fc.constantFrom(...ORDERS),
   });
-  await runProperty('unknown routes', 300, 6, arb, async (c) => {
+  await runProperty('unknown routes', 600, 6, arb, async (c) => {
     const cp = credParts(c.cred);
     const path = `/${c.segments.join('/')}${c.trailing}`;
     const url = buildUrl(path, { query: [{ k: 'file_sign', v: signValue(c.sign, cp.app, cp.caller), enc: 'raw', keyEnc: 'raw' }, ...cp.query], noise: c.noise, headers: cp.headers, order: c.order });
