@@ -1,5 +1,5 @@
 // The HTTP face of Ferry: one fastify instance, one plugin per group of routes.
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import cors from '@fastify/cors';
 import { parse as parseQuery } from 'node:querystring';
 import type { Services } from '../services.ts';
@@ -34,6 +34,14 @@ export async function buildApp(services: Services, adminKey: string): Promise<Fa
     return503OnClosing: false,
     forceCloseConnections: 'idle',
     requestTimeout: 0,
+    // A path fastify cannot decode (bad percent-encoding) or with a parameter over
+    // maxParamLength is answered before any route or error handler runs, in fastify's own JSON
+    // shape: keep the envelope (the admin API, its {error}) for these too.
+    frameworkErrors: (err, req, rawReply) => {
+      const reply = rawReply as FastifyReply;
+      if (req.url.startsWith('/admin/')) return reply.code(err.statusCode ?? 400).send({ error: err.message });
+      return sendError(err, req, reply);
+    },
   });
 
   app.setErrorHandler((err, req, reply) => sendError(err, req, reply));
