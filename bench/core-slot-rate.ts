@@ -3,20 +3,11 @@
 // node:http hello world on the same node binary. Target: ≥ 0.5 of the hello world's rate.
 import { chatSlotUrl, createUser, startFerry } from './lib/ferry.ts';
 import { needTool } from './lib/needs.ts';
-import { freePort, startProcess, waitForPort } from './lib/proc.ts';
+import { startHello, type RunningHello } from './lib/hello.ts';
 import { median } from './lib/stats.ts';
 import type { Comparison } from './lib/types.ts';
 import { wrkNotes, wrkPair } from './lib/wrk.ts';
 import path from 'node:path';
-
-/** The hello world from node's own docs, nothing added. */
-const HELLO = `
-const http = require('node:http');
-http.createServer((req, res) => {
-  res.writeHead(200, { 'Content-Type': 'text/plain' });
-  res.end('Hello World\\n');
-}).listen(Number(process.env.PORT), '127.0.0.1');
-`;
 
 async function expectSlot(url: string): Promise<void> {
   const res = await fetch(url);
@@ -32,15 +23,14 @@ export const slotRate: Comparison = {
   needs: [needTool('wrk', 'wrk')],
   async run(ctx) {
     const ferry = await startFerry({ dataDir: path.join(ctx.tmpDir, 'ferry'), nodeArgs: ctx.ferryNodeArgs });
-    const port = await freePort();
-    const hello = startProcess(process.execPath, ['-e', HELLO], { env: { ...process.env, PORT: String(port) } });
+    let hello: RunningHello | null = null;
     try {
-      await waitForPort(port, hello.child);
+      hello = await startHello();
       const user = await createUser(ferry);
       const url = chatSlotUrl(ferry, user);
       // A fast error envelope must not pass for a fast slot: check before and after the load.
       await expectSlot(url);
-      const { ferry: f, peer: p } = await wrkPair(ctx.opts, ctx.log, url, `http://127.0.0.1:${port}/`);
+      const { ferry: f, peer: p } = await wrkPair(ctx.opts, ctx.log, url, hello.url);
       await expectSlot(url);
       const fr = f.map((r) => r.requestsPerSec);
       const pr = p.map((r) => r.requestsPerSec);
@@ -57,7 +47,7 @@ export const slotRate: Comparison = {
         ],
       };
     } finally {
-      await hello.stop();
+      await hello?.stop();
       await ferry.stop();
     }
   },

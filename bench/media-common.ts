@@ -20,6 +20,13 @@ export async function makeVoice(file: string, seconds: number): Promise<void> {
   if (r.code !== 0) throw new Error(`ffmpeg could not make the AMR file: ${r.stderr}`);
 }
 
+/**
+ * Every media comparison runs Ferry with FERRY_DOWNLOAD=stream: they time the derivative (or the
+ * original) in the answer. In redirect mode, the default, wrk would time only a 302 and fetch a
+ * 302 plus the blob request.
+ */
+export const STREAMING: Record<string, string> = { FERRY_DOWNLOAD: 'stream' };
+
 export async function upload(ferry: RunningFerry, user: BenchUser, fileType: number, file: string): Promise<Slot> {
   const slot = await chatSlot(ferry, user, '1002', fileType);
   const res = await fetch(slot.upload_url, { method: 'PUT', body: new Uint8Array(fs.readFileSync(file)), headers: { 'content-type': 'application/octet-stream' } });

@@ -12,7 +12,7 @@ import { needTool } from './lib/needs.ts';
 import { interleaved, median } from './lib/stats.ts';
 import type { Comparison } from './lib/types.ts';
 import { wrkNotes, wrkPair } from './lib/wrk.ts';
-import { mediaUrl, photoJpeg, timedGet, timedRun, upload } from './media-common.ts';
+import { mediaUrl, photoJpeg, STREAMING, timedGet, timedRun, upload } from './media-common.ts';
 import { randomBytes } from 'node:crypto';
 
 export const coldThumbnail: Comparison = {
@@ -22,7 +22,7 @@ export const coldThumbnail: Comparison = {
   async run(ctx) {
     const src = path.join(ctx.tmpDir, 'photo-12mp.jpg');
     await photoJpeg(src, 4000, 3000);
-    const ferry = await startFerry({ dataDir: path.join(ctx.tmpDir, 'ferry'), nodeArgs: ctx.ferryNodeArgs });
+    const ferry = await startFerry({ dataDir: path.join(ctx.tmpDir, 'ferry'), nodeArgs: ctx.ferryNodeArgs, env: STREAMING });
     try {
       const user = await createUser(ferry);
       // Each Ferry sample is a fresh upload, so every thumbnail is really made (cold).
@@ -82,7 +82,7 @@ export const cachedThumbnail: Comparison = {
     await photoJpeg(src, 1600, 1200);
     const small = path.join(ctx.tmpDir, 'file16k.bin');
     fs.writeFileSync(small, randomBytes(16 * 1024));
-    const ferry = await startFerry({ dataDir: path.join(ctx.tmpDir, 'ferry'), nodeArgs: ctx.ferryNodeArgs });
+    const ferry = await startFerry({ dataDir: path.join(ctx.tmpDir, 'ferry'), nodeArgs: ctx.ferryNodeArgs, env: STREAMING });
     try {
       const user = await createUser(ferry);
       const photo = await upload(ferry, user, 102, src);

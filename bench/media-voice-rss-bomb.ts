@@ -9,7 +9,7 @@ import { needLinuxProc, needTool } from './lib/needs.ts';
 import { rssMB, sampleRss } from './lib/rss.ts';
 import { interleaved, median } from './lib/stats.ts';
 import type { Comparison } from './lib/types.ts';
-import { makeVoice, mediaUrl, photoJpeg, timedGet, timedRun, upload } from './media-common.ts';
+import { makeVoice, mediaUrl, photoJpeg, STREAMING, timedGet, timedRun, upload } from './media-common.ts';
 import { pngBomb } from '../test/helpers/media.ts';
 import { performance } from 'node:perf_hooks';
 
@@ -20,7 +20,7 @@ export const amrToMp3: Comparison = {
   async run(ctx) {
     const amr = path.join(ctx.tmpDir, 'voice-60s.amr');
     await makeVoice(amr, 60);
-    const ferry = await startFerry({ dataDir: path.join(ctx.tmpDir, 'ferry'), nodeArgs: ctx.ferryNodeArgs });
+    const ferry = await startFerry({ dataDir: path.join(ctx.tmpDir, 'ferry'), nodeArgs: ctx.ferryNodeArgs, env: STREAMING });
     try {
       const user = await createUser(ferry);
       const reps = Math.max(ctx.opts.reps, 5);
@@ -66,7 +66,7 @@ export const thumbnailRss: Comparison = {
   async run(ctx) {
     const src = path.join(ctx.tmpDir, 'photo-40mp.jpg');
     await photoJpeg(src, 8000, 5000);
-    const ferry = await startFerry({ dataDir: path.join(ctx.tmpDir, 'ferry'), nodeArgs: ctx.ferryNodeArgs });
+    const ferry = await startFerry({ dataDir: path.join(ctx.tmpDir, 'ferry'), nodeArgs: ctx.ferryNodeArgs, env: STREAMING });
     try {
       const user = await createUser(ferry);
       const reps = Math.min(ctx.opts.reps, 3);
@@ -108,7 +108,7 @@ export const bombRefusal: Comparison = {
   async run(ctx) {
     const file = path.join(ctx.tmpDir, 'bomb.png');
     fs.writeFileSync(file, pngBomb(50000, 50000));
-    const ferry = await startFerry({ dataDir: path.join(ctx.tmpDir, 'ferry'), nodeArgs: ctx.ferryNodeArgs });
+    const ferry = await startFerry({ dataDir: path.join(ctx.tmpDir, 'ferry'), nodeArgs: ctx.ferryNodeArgs, env: STREAMING });
     try {
       const user = await createUser(ferry);
       // Every sample is a fresh upload of the bomb: Ferry remembers a refused file, so asking

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { slotRate } from './core-slot-rate.ts';
-import { download16k } from './core-download.ts';
+import { download16k, downloadBlob, downloadRedirect } from './core-download.ts';
 import { upload256m } from './core-upload.ts';
 import { uploadRss } from './core-upload-rss.ts';
 import { repoRoot } from './lib/ferry.ts';
@@ -30,7 +30,7 @@ const GROUPS: Group[] = [
     name: 'core',
     issue: 'Ferry core',
     needs: [],
-    comparisons: [slotRate, download16k, upload256m, uploadRss],
+    comparisons: [slotRate, download16k, downloadRedirect, downloadBlob, upload256m, uploadRss],
   },
   // The media and scale-out issues add their comparisons here (bench/media-*.ts,
   // bench/scale-out-*.ts) with their prerequisites as needs (vipsthumbnail, ffmpeg, an RGW

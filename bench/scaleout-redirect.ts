@@ -5,13 +5,11 @@
 import path from 'node:path';
 import { createUser, downloadUrlWithCreds, isUploadAccepted, startFerry, type Slot } from './lib/ferry.ts';
 import { needTool } from './lib/needs.ts';
-import { freePort, startProcess, waitForPort } from './lib/proc.ts';
+import { startHello, type RunningHello } from './lib/hello.ts';
 import { median } from './lib/stats.ts';
 import type { Comparison } from './lib/types.ts';
 import { wrkNotes, wrkPair } from './lib/wrk.ts';
 import { freshScaleOut, needScaleOutServices } from './scaleout-common.ts';
-
-const HELLO = `require('node:http').createServer((q, s) => { s.writeHead(200, { 'content-type': 'text/plain' }); s.end('hello world'); }).listen(Number(process.env.PORT), '127.0.0.1');`;
 
 export const scaleOutRedirect: Comparison = {
   id: 'scaleout-redirect',
@@ -20,11 +18,10 @@ export const scaleOutRedirect: Comparison = {
   async run(ctx) {
     const fresh = await freshScaleOut();
     const { env } = fresh;
-    const ferry = await startFerry({ dataDir: path.join(ctx.tmpDir, 'ferry'), nodeArgs: ctx.ferryNodeArgs, env: { ...env, FERRY_S3_DOWNLOAD: 'redirect' } });
-    const port = await freePort();
-    const hello = startProcess(process.execPath, ['-e', HELLO], { env: { ...process.env, PORT: String(port) } });
+    const ferry = await startFerry({ dataDir: path.join(ctx.tmpDir, 'ferry'), nodeArgs: ctx.ferryNodeArgs, env: { ...env, FERRY_DOWNLOAD: 'redirect' } });
+    let hello: RunningHello | null = null;
     try {
-      await waitForPort(port, hello.child);
+      hello = await startHello();
       const user = await createUser(ferry);
       // A group file: the membership check reads the database on every download.
       const group = '4242';
@@ -42,12 +39,17 @@ export const scaleOutRedirect: Comparison = {
       const answer = await up.text();
       if (!isUploadAccepted(up.status, answer)) throw new Error(`Ferry refused the upload: HTTP ${up.status} ${answer}`);
       const url = downloadUrlWithCreds(slot, user);
-      const check = await fetch(url, { redirect: 'manual' });
-      await check.arrayBuffer();
-      if (check.status !== 302 || !check.headers.get('location')?.startsWith(env.FERRY_S3_ENDPOINT!)) {
-        throw new Error(`Ferry did not redirect to the store: HTTP ${check.status} ${check.headers.get('location')}`);
-      }
-      const { ferry: f, peer: p } = await wrkPair(ctx.opts, ctx.log, url, `http://127.0.0.1:${port}/`);
+      // wrk counts any 3xx as a success: check it is the redirect to the store before and after.
+      const expectRedirect = async () => {
+        const check = await fetch(url, { redirect: 'manual' });
+        await check.arrayBuffer();
+        if (check.status !== 302 || !check.headers.get('location')?.startsWith(env.FERRY_S3_ENDPOINT!)) {
+          throw new Error(`Ferry did not redirect to the store: HTTP ${check.status} ${check.headers.get('location')}`);
+        }
+      };
+      await expectRedirect();
+      const { ferry: f, peer: p } = await wrkPair(ctx.opts, ctx.log, url, hello.url);
+      await expectRedirect();
       const fr = f.map((r) => r.requestsPerSec);
       const pr = p.map((r) => r.requestsPerSec);
       return {
@@ -59,7 +61,7 @@ export const scaleOutRedirect: Comparison = {
         notes: [`wrk -t${ctx.opts.threads} -c${ctx.opts.connections} -d${ctx.opts.durationS}s on both`, ...wrkNotes('ferry', f), ...wrkNotes('hello', p)],
       };
     } finally {
-      await hello.stop();
+      await hello?.stop();
       await ferry.stop();
       await fresh.drop().catch((err: unknown) => ctx.log(`  could not drop the bench database and bucket: ${String(err)}`));
     }

@@ -179,7 +179,7 @@ if (scaleOutFiles.length > 0) {
     const pgenv = readEnvFile(path.join(PG_DIR, 'env'));
     await ensureBaseBucket(s3env);
     const env = {};
-    for (const [k, v] of Object.entries({ ...pgenv, ...s3env, FERRY_STORE: `s3://${BASE_BUCKET}`, FERRY_S3_DOWNLOAD: 'stream' })) env[`FERRY_TEST_ENV_${k}`] = v;
+    for (const [k, v] of Object.entries({ ...pgenv, ...s3env, FERRY_STORE: `s3://${BASE_BUCKET}`, FERRY_DOWNLOAD: 'stream' })) env[`FERRY_TEST_ENV_${k}`] = v;
     // The integration files check Ferry's own serving (ranges, ETag, safe headers) with the bytes
     // in the bucket, so it streams; the 302-to-presigned-URL answers are test/scaleout's subject.
     results.push(await runSuite('scale-out (PostgreSQL + Ceph RGW)', scaleOutFiles, env));
