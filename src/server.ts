@@ -11,7 +11,7 @@ import { startJanitor } from './janitor.ts';
 import { LRUCache } from 'lru-cache';
 import { MediaTools } from './media/tools.ts';
 import { InFlight } from './primitives/in-flight.ts';
-import { PublicUrls } from './pipelines/urls.ts';
+import { PublicUrls } from './public-urls.ts';
 import type { FerryError } from './errors.ts';
 import type { DerivativeRecord } from './meta/meta-store.ts';
 import { LocalSingleFlight } from './primitives/single-flight.ts';

@@ -11,7 +11,7 @@ import type { AppRegistry } from './auth/app-registry.ts';
 import type { MediaTools } from './media/tools.ts';
 import type { SingleFlight } from './primitives/single-flight.ts';
 import type { InFlight } from './primitives/in-flight.ts';
-import type { PublicUrls } from './pipelines/urls.ts';
+import type { PublicUrls } from './public-urls.ts';
 
 export interface Services {
   config: Readonly<Config>;
