@@ -17,8 +17,11 @@ export async function sweepExpiredSlots(s: Services, now = Date.now()): Promise<
       } catch (err) {
         if (!(err instanceof FerryError)) return removed;
       }
-      // A dead upload may have left a committed object without its record becoming ready.
+      // A dead upload may have left a committed object without its record becoming ready, and
+      // a direct upload one at its upload key (refused, or arrived after the last look).
       await s.bytes.delete(f.storageKey).catch(() => {});
+      const direct = s.bytes.directUploads;
+      if (direct) await s.bytes.delete(direct.uploadKey(f.storageKey)).catch(() => {});
       await s.meta.deleteFile(f.id);
       removed++;
     }
