@@ -46,7 +46,12 @@ const html = Buffer.from(`<html><script>alert(document.cookie)</script>${' '.rep
  * uploaded() (Ferry's look at the upload) and adopt() (its copy), so a test can PUT at exactly
  * those moments.
  */
-function servicesWithHooks(hooks: { afterUploaded?: () => Promise<void>; afterAdopt?: () => Promise<void> }): Services & { calls: string[] } {
+function servicesWithHooks(hooks: {
+  afterUploaded?: () => Promise<void>;
+  afterAdopt?: () => Promise<void>;
+  /** act as a store that ignores the copy's pin (copies whatever the upload is now) */
+  ignorePin?: boolean;
+}): Services & { calls: string[] } {
   const s = c.nodes[0]!.ferry.services;
   const inner = s.bytes;
   const direct = inner.directUploads!;
@@ -62,7 +67,7 @@ function servicesWithHooks(hooks: { afterUploaded?: () => Promise<void>; afterAd
     },
     async adopt(k, v) {
       calls.push('adopt');
-      const ok = await direct.adopt(k, v);
+      const ok = await direct.adopt(k, hooks.ignorePin ? (await direct.uploaded(k))!.version : v);
       await hooks.afterAdopt?.();
       return ok;
     },
@@ -210,6 +215,32 @@ test('an upload replaced between Ferry’s look and its copy is not confirmed; t
   assert.equal(await c.inspect.readObject(uploadKeyOf(row.storage_key)), null);
 });
 
+test('with a store that ignores the pin, a swapped upload is still checked before anything is served', async () => {
+  const f = c.nodes[0]!;
+  const swap = async (slot: Slot, body: Buffer) => {
+    const s = servicesWithHooks({ ignorePin: true, afterUploaded: async () => assert.equal((await putToStore(slot.upload_url, body)).status, 200) });
+    return { s, out: confirmDirectUpload(s, (await s.meta.getFile('android-app', fidOf(slot)))!) };
+  };
+  // The HTML is what got copied, so it is what gets checked: refused, and nothing is left.
+  const a = await chatSlot(f.url, android, { file_type: 102, to_id: '1002', to_type: 1 });
+  assert.equal((await putToStore(a.upload_url, await png(25, 25))).status, 200);
+  await assert.rejects((await swap(a, html)).out, (err: { code?: number }) => err.code === 60004);
+  const rowA = await recordOf(a);
+  assert.equal(rowA.status, 'pending');
+  assert.equal(await c.inspect.readObject(rowA.storage_key), null);
+
+  // Another PNG of another size: the copy's length is not the one measured, so it is left pending.
+  const b = await chatSlot(f.url, android, { file_type: 102, to_id: '1002', to_type: 1 });
+  assert.equal((await putToStore(b.upload_url, await png(25, 25))).status, 200);
+  const other = await png(50, 10);
+  const { s, out } = await swap(b, other);
+  assert.equal((await out).status, 'pending');
+  assert.deepEqual(s.calls, ['uploaded', 'adopt', 'read']);
+  assert.equal(await c.inspect.readObject((await recordOf(b)).storage_key), null);
+  // …and the next request confirms it, checked.
+  assert.deepEqual(Buffer.from(await (await fetch(withCreds(b.download_url, android2))).arrayBuffer()), other);
+});
+
 test('the check reads the copy: a PUT right after the copy neither passes nor is served', async () => {
   const f = c.nodes[0]!;
   const slot = await chatSlot(f.url, android, { file_type: 102, to_id: '1002', to_type: 1 });
@@ -240,4 +271,19 @@ test('an over-length direct upload is refused on its size before a byte is copie
   assert.equal(await c.inspect.readObject(row.storage_key), null);
   assert.equal(await c.inspect.readObject(uploadKeyOf(row.storage_key)), null, 'the upload is deleted');
   assert.equal((await getJson(withCreds(slot.download_url, android2))).body.code, 60002, 'nothing to download');
+});
+
+test('the janitor deletes the upload of a slot it sweeps', async () => {
+  const f = c.nodes[0]!;
+  const slot = await chatSlot(f.url, android, { file_type: 102, to_id: '1002', to_type: 1 });
+  assert.equal((await putToStore(slot.upload_url, await png(12, 12))).status, 200);
+  const key = (await recordOf(slot)).storage_key;
+  assert.ok(await c.inspect.readObject(uploadKeyOf(key)));
+  // The operator has taken the app off FERRY_S3_DIRECT_UPLOAD_APPS: its pending uploads are
+  // never confirmed, so once their slot expires they are swept, upload and all.
+  const s = f.ferry.services;
+  const offList: Services = { ...s, config: { ...s.config, directUploadApps: new Set<string>() } };
+  await sweepExpiredSlots(offList, Date.now() + 8 * 24 * 3600 * 1000);
+  assert.equal(await recordOf(slot), undefined);
+  assert.equal(await c.inspect.readObject(uploadKeyOf(key)), null);
 });
