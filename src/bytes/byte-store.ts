@@ -81,6 +81,12 @@ export interface DirectUploads {
    * since. The upload itself stays (the caller deletes it once it is done with it).
    */
   adopt(key: string, version: string): Promise<boolean>;
+  /**
+   * Delete every upload last written before `before` (epoch ms); returns how many. For the
+   * janitor: a PUT to a URL after its file was confirmed, or for a record that is gone, leaves
+   * an upload nobody will ever confirm.
+   */
+  deleteUploadsBefore(before: number): Promise<number>;
 }
 
 /**

@@ -94,7 +94,7 @@ export function byteStoreContract(name: string, fresh: ByteStoreFactory): void {
         assert.equal(typeof h.store.readSmall === 'function', h.capabilities.readSmall, 'readSmall');
         assert.equal(typeof h.store.presigner?.presignGet === 'function', h.capabilities.presigner, 'presigner');
         const direct = h.store.directUploads;
-        const hasDirect = ['presignPut', 'uploadKey', 'uploaded', 'adopt'].every((m) => typeof (direct as Record<string, unknown> | undefined)?.[m] === 'function');
+        const hasDirect = ['presignPut', 'uploadKey', 'uploaded', 'adopt', 'deleteUploadsBefore'].every((m) => typeof (direct as Record<string, unknown> | undefined)?.[m] === 'function');
         assert.equal(hasDirect, h.capabilities.directUploads, 'directUploads');
       });
 
@@ -336,6 +336,20 @@ export function byteStoreContract(name: string, fresh: ByteStoreFactory): void {
         await h.store.delete(direct.uploadKey(k));
         assert.equal(await direct.adopt(k, now.version), false, 'gone');
         await assertAbsent(h, k);
+      });
+
+      it('deleteUploadsBefore deletes the uploads last written before the time, and nothing else', async (h) => {
+        const direct = h.store.directUploads;
+        if (!direct) return;
+        const [a, b, served] = [key(), key(), key()];
+        for (const k of [a, b]) assert.equal((await putTo((await direct.presignPut(k, 'application/octet-stream')).url, randomBytes(100))).status, 200);
+        await put(h.store, served, Buffer.from('a served object'));
+        assert.equal(await direct.deleteUploadsBefore(Date.now() - 3600_000), 0, 'nothing that old');
+        assert.ok(await direct.uploaded(a));
+        assert.equal(await direct.deleteUploadsBefore(Date.now() + 60_000), 2);
+        assert.equal(await direct.uploaded(a), null);
+        assert.equal(await direct.uploaded(b), null);
+        assert.equal((await readAll(await h.store.read(served))).toString(), 'a served object');
       });
     });
   });

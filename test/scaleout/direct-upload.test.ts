@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import sharp from 'sharp';
 import { api, chatSlot, getJson, withCreds, type Creds, type Slot } from '../helpers/client.ts';
 import { signOf } from '../helpers/jwt.ts';
-import { sweepExpiredSlots } from '../../src/janitor.ts';
+import { sweepExpiredSlots, sweepStaleUploads } from '../../src/janitor.ts';
 import { confirmDirectUpload } from '../../src/pipelines/direct-upload.ts';
 import type { ByteStore, DirectUploads } from '../../src/bytes/byte-store.ts';
 import type { Services } from '../../src/services.ts';
@@ -59,6 +59,7 @@ function servicesWithHooks(hooks: {
   const directUploads: DirectUploads = {
     presignPut: (k, t) => direct.presignPut(k, t),
     uploadKey: (k) => direct.uploadKey(k),
+    deleteUploadsBefore: (t) => direct.deleteUploadsBefore(t),
     async uploaded(k) {
       calls.push('uploaded');
       const u = await direct.uploaded(k);
@@ -286,4 +287,30 @@ test('the janitor deletes the upload of a slot it sweeps', async () => {
   await sweepExpiredSlots(offList, Date.now() + 8 * 24 * 3600 * 1000);
   assert.equal(await recordOf(slot), undefined);
   assert.equal(await c.inspect.readObject(uploadKeyOf(key)), null);
+});
+
+test('uploads nobody will confirm (a PUT after confirmation) are deleted once older than any slot or URL lifetime', async () => {
+  const f = c.nodes[0]!;
+  const s = f.ferry.services;
+  const slot = await chatSlot(f.url, android, { file_type: 102, to_id: '1002', to_type: 1 });
+  const bytes = await png(14, 14);
+  assert.equal((await putToStore(slot.upload_url, bytes)).status, 200);
+  assert.equal((await fetch(withCreds(slot.download_url, android2))).status, 200);
+  assert.equal((await putToStore(slot.upload_url, html)).status, 200);
+  const pending = await chatSlot(f.url, android, { file_type: 102, to_id: '1002', to_type: 1 });
+  assert.equal((await putToStore(pending.upload_url, bytes)).status, 200);
+  const key = (await recordOf(slot)).storage_key;
+
+  // Within the lifetimes nothing goes: a pending record may still be waiting for its upload.
+  await sweepStaleUploads(s);
+  assert.deepEqual(await c.inspect.readObject(uploadKeyOf(key)), html);
+  assert.ok(await c.inspect.readObject(uploadKeyOf((await recordOf(pending)).storage_key)));
+
+  // Later: expired slots are confirmed first (the pending one becomes a file), then the garbage goes.
+  const later = Date.now() + (Math.max(s.config.slotTtlSeconds, s.config.s3.urlTtlSeconds) + 2 * 3600) * 1000;
+  assert.ok((await sweepStaleUploads(s, later)) >= 1);
+  assert.equal(await c.inspect.readObject(uploadKeyOf(key)), null);
+  assert.equal((await recordOf(pending)).status, 'ready');
+  assert.deepEqual(Buffer.from(await (await fetch(withCreds(pending.download_url, android2))).arrayBuffer()), bytes);
+  assert.deepEqual(Buffer.from(await (await fetch(withCreds(slot.download_url, android2))).arrayBuffer()), bytes);
 });

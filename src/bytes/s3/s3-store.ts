@@ -11,6 +11,7 @@ import {
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
+  ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
   S3ServiceException,
@@ -285,6 +286,26 @@ export class S3ByteStore implements ByteStore, Presigner, DirectUploads {
       if (isPreconditionFailed(err) || isNotFound(err)) return false;
       throw storageError('copy', err);
     }
+  }
+
+  async deleteUploadsBefore(before: number): Promise<number> {
+    let deleted = 0;
+    let token: string | undefined;
+    do {
+      let page;
+      try {
+        page = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: UPLOADS_PREFIX, ContinuationToken: token }));
+      } catch (err) {
+        throw storageError('list', err);
+      }
+      for (const o of page.Contents ?? []) {
+        if (!o.Key || !o.LastModified || o.LastModified.getTime() >= before) continue;
+        await this.delete(o.Key);
+        deleted++;
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return deleted;
   }
 
   async close(): Promise<void> {
