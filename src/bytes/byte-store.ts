@@ -54,9 +54,39 @@ export interface Presigner {
   presignGet(key: string, opts: PresignGetOptions): Promise<PresignedGet>;
 }
 
-/** Direct uploads: the client PUTs the bytes to the store itself (apps in FERRY_S3_DIRECT_UPLOAD_APPS). */
+/** What a client's direct PUT left: its size, and a tag that changes whenever it is overwritten. */
+export interface UploadedObject {
+  size: number;
+  /** the store's version of these bytes (S3: the ETag) */
+  version: string;
+}
+
+/**
+ * Direct uploads: the client PUTs the bytes to the store itself (apps in
+ * FERRY_S3_DIRECT_UPLOAD_APPS). A presigned PUT stays valid for its whole lifetime, so it never
+ * writes the key Ferry serves: it lands at uploadKey(key), and adopt() makes the object at key
+ * from it by a copy inside the store. Once adopted, nothing a client holds a URL for can change
+ * the object at key.
+ */
 export interface DirectUploads {
+  /** A PUT URL for the object that is to be at key; the PUT lands at uploadKey(key), never at key. */
   presignPut(key: string, contentType: string): Promise<PresignedPut>;
+  /** Where the PUT for key lands (a key of its own, outside every key Ferry serves). */
+  uploadKey(key: string): string;
+  /** What the PUT for key has left at uploadKey(key), or null when nothing has arrived. */
+  uploaded(key: string): Promise<UploadedObject | null>;
+  /**
+   * Copy uploadKey(key) to key inside the store, but only if it is still `version` (the one
+   * uploaded() saw). Returns false, copying nothing, when the upload was overwritten or removed
+   * since. The upload itself stays (the caller deletes it once it is done with it).
+   */
+  adopt(key: string, version: string): Promise<boolean>;
+  /**
+   * Delete every upload last written before `before` (epoch ms); returns how many. For the
+   * janitor: a PUT to a URL after its file was confirmed, or for a record that is gone, leaves
+   * an upload nobody will ever confirm.
+   */
+  deleteUploadsBefore(before: number): Promise<number>;
 }
 
 /**

@@ -2,8 +2,11 @@
 // honour upload_method (Android PUTs the raw body), the slot's upload_url is a presigned PUT
 // into the bucket, so the bytes never pass through Ferry. Nobody tells Ferry when that PUT is
 // done, so the first request that needs the file (a download, a forward, the janitor) confirms
-// it: HEAD for the size, then one read through the same guard an upload through Ferry passes
-// (size limit, content sniffed against file_type, SHA-256), and only then is the record ready.
+// it. The PUT stays valid long after that, so it never writes the key Ferry serves: it lands
+// at the store's upload key, and confirming copies it (inside the store, pinned to the version
+// Ferry saw) to the record's key, then reads that copy once through the same guard an upload
+// through Ferry passes (size limit, content sniffed against file_type, SHA-256). The bytes
+// checked are the bytes served, and a later PUT changes nothing Ferry serves.
 import { pipeline } from 'node:stream/promises';
 import { Writable } from 'node:stream';
 import { Codes, FerryError } from '../errors.ts';
@@ -30,32 +33,59 @@ export async function directUploadUrl(s: Services, file: FileRecord): Promise<st
 
 /**
  * If file is a direct upload whose bytes have arrived, check them and make the record ready.
- * Returns the record as it is now (unchanged when there is nothing to confirm yet). Throws the
- * upload's refusal (60003, 60004) after deleting bytes that break the rules, which also gives
- * the slot back.
+ * Returns the record as it is now (unchanged when there is nothing to confirm yet, or when the
+ * upload was replaced while Ferry looked at it: the next request confirms the new bytes).
+ * Throws the upload's refusal (60003, 60004) after deleting bytes that break the rules, which
+ * also gives the slot back.
  */
 export async function confirmDirectUpload(s: Services, file: FileRecord): Promise<FileRecord> {
-  if (file.status === 'ready' || !takesDirectUploads(s, file.appId)) return file;
-  const info = await s.bytes.head(file.storageKey);
-  if (!info) return file;
+  const direct = s.bytes.directUploads;
+  if (file.status === 'ready' || !direct || !takesDirectUploads(s, file.appId)) return file;
+  const upload = await direct.uploaded(file.storageKey);
+  if (!upload) return file;
   const now = Date.now();
   // The presigned URL enforced the upload deadline; bytes that made it count even when the
   // slot has expired since.
   const claim = await s.meta.claimSlot(file.slotId, now, now - STALE_CLAIM_MS, { ignoreExpiry: true });
   if (!claim.ok) return (await s.meta.getFile(file.appId, file.id)) ?? file;
+  /** The upload changed while Ferry looked at it: nothing is served; the next request confirms the new bytes. */
+  const replaced = async (): Promise<FileRecord> => {
+    s.log.info({ fileId: file.id }, 'direct upload replaced while being confirmed; left pending');
+    await s.meta.releaseSlot(file.id);
+    return (await s.meta.getFile(file.appId, file.id)) ?? file;
+  };
+  let recording = false;
   try {
     const type = file.kind === 'chat' ? fileTypeInfo(file.fileType) : AVATAR_TYPE;
     const limit = s.config.limits[type.limit];
-    if (info.size > limit) throw new FerryError(Codes.TOO_LARGE, `the uploaded file is larger than the ${limit} bytes allowed for this file_type`);
-    if (info.size === 0) throw new FerryError(Codes.NO_FILE_PART, 'the uploaded file is empty');
+    // Refused on the size the store reports, before a byte is copied or read.
+    if (upload.size > limit) throw new FerryError(Codes.TOO_LARGE, `the uploaded file is larger than the ${limit} bytes allowed for this file_type`);
+    if (upload.size === 0) throw new FerryError(Codes.NO_FILE_PART, 'the uploaded file is empty');
+    // Copy first, then check the copy: no presigned URL can write it, so what passes the
+    // guard is what is served. The copy is of the version whose size was checked above.
+    if (!(await direct.adopt(file.storageKey, upload.version))) return await replaced();
     const guard = new UploadGuard(type.kind, limit);
     const sink = new Writable({ write: (_chunk, _enc, done) => done() });
     const typed = guard.contentType;
     await pipeline(await s.bytes.read(file.storageKey), guard, sink);
     const contentType = await typed;
-    return await s.meta.completeUpload(file.id, { size: guard.bytes, sha256: guard.digest(), contentType, fileName: null }, Date.now());
+    // The copy is the version that was measured, so its length must match; a store that
+    // ignored the pin would show here, and then nothing is served.
+    if (guard.bytes !== upload.size) {
+      await s.bytes.delete(file.storageKey);
+      return await replaced();
+    }
+    // From here the record may be ready even if the call fails on the way back: keep the copy.
+    recording = true;
+    const ready = await s.meta.completeUpload(file.id, { size: guard.bytes, sha256: guard.digest(), contentType, fileName: null }, Date.now());
+    // The file is served from its own key now; the upload is only in the way (a failure here
+    // leaves garbage, never a wrong file: the janitor's upload sweep takes it later).
+    await s.bytes.delete(direct.uploadKey(file.storageKey)).catch((err: unknown) => s.log.warn({ err, fileId: file.id }, 'could not delete a confirmed direct upload'));
+    return ready;
   } catch (err) {
-    if (err instanceof FerryError) await s.bytes.delete(file.storageKey).catch(() => {});
+    // The copy is unchecked or refused: it does not stay under the key Ferry serves.
+    if (!recording) await s.bytes.delete(file.storageKey).catch(() => {});
+    if (err instanceof FerryError) await s.bytes.delete(direct.uploadKey(file.storageKey)).catch(() => {});
     await s.meta.releaseSlot(file.id).catch(() => {});
     throw err;
   }

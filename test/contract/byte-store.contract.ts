@@ -93,7 +93,9 @@ export function byteStoreContract(name: string, fresh: ByteStoreFactory): void {
       it('the store declares exactly the optional parts its implementation has', async (h) => {
         assert.equal(typeof h.store.readSmall === 'function', h.capabilities.readSmall, 'readSmall');
         assert.equal(typeof h.store.presigner?.presignGet === 'function', h.capabilities.presigner, 'presigner');
-        assert.equal(typeof h.store.directUploads?.presignPut === 'function', h.capabilities.directUploads, 'directUploads');
+        const direct = h.store.directUploads;
+        const hasDirect = ['presignPut', 'uploadKey', 'uploaded', 'adopt', 'deleteUploadsBefore'].every((m) => typeof (direct as Record<string, unknown> | undefined)?.[m] === 'function');
+        assert.equal(hasDirect, h.capabilities.directUploads, 'directUploads');
       });
 
       it('locates an object for outside readers (the image service) by its key', async (h) => {
@@ -275,17 +277,79 @@ export function byteStoreContract(name: string, fresh: ByteStoreFactory): void {
         assert.deepEqual(Buffer.from(await ranged.arrayBuffer()), bytes.subarray(10, 20));
       });
 
-      it('presignPut hands out a URL whose PUT becomes the object at the key', async (h) => {
+      const putTo = (url: string, body: Buffer) =>
+        fetch(url, { method: 'PUT', body: new Uint8Array(body), headers: { 'content-type': 'application/octet-stream' } });
+
+      it('presignPut hands out a URL whose PUT lands at the upload key, never at the key itself', async (h) => {
         const direct = h.store.directUploads;
         assert.equal(direct !== undefined, h.capabilities.directUploads);
         if (!direct) return;
         const k = key();
+        assert.notEqual(direct.uploadKey(k), k);
+        assert.equal(direct.uploadKey(k), direct.uploadKey(k), 'the upload key is a function of the key');
+        assert.notEqual(direct.uploadKey(k), direct.uploadKey(key()));
+        assert.equal(await direct.uploaded(k), null, 'nothing uploaded yet');
         const bytes = randomBytes(3000);
         const signed = await direct.presignPut(k, 'application/octet-stream');
-        const res = await fetch(signed.url, { method: 'PUT', body: bytes, headers: { 'content-type': 'application/octet-stream' } });
-        assert.equal(res.status, 200);
-        assert.deepEqual(await readAll(await h.store.read(k)), bytes);
-        assert.deepEqual(await h.store.head(k), { size: bytes.length, contentType: 'application/octet-stream' });
+        assert.equal((await putTo(signed.url, bytes)).status, 200);
+        await assertAbsent(h, k);
+        assert.deepEqual(await readAll(await h.store.read(direct.uploadKey(k))), bytes);
+        const up = await direct.uploaded(k);
+        assert.equal(up?.size, bytes.length);
+        assert.ok(up.version.length > 0);
+      });
+
+      it('adopt copies the upload it was shown to the key; a later PUT changes only the upload', async (h) => {
+        const direct = h.store.directUploads;
+        if (!direct) return;
+        const k = key();
+        const signed = await direct.presignPut(k, 'application/octet-stream');
+        const first = randomBytes(5000);
+        assert.equal((await putTo(signed.url, first)).status, 200);
+        const up = (await direct.uploaded(k))!;
+        assert.equal(await direct.adopt(k, up.version), true);
+        assert.deepEqual(await readAll(await h.store.read(k)), first);
+        assert.equal((await h.store.head(k))?.size, first.length);
+        assert.ok(await direct.uploaded(k), 'adopt leaves the upload; the caller deletes it');
+        await h.store.delete(direct.uploadKey(k));
+        assert.equal(await direct.uploaded(k), null);
+
+        // The URL still works, and still writes only the upload.
+        const second = randomBytes(5000);
+        assert.equal((await putTo(signed.url, second)).status, 200);
+        assert.deepEqual(await readAll(await h.store.read(k)), first);
+        assert.notEqual((await direct.uploaded(k))!.version, up.version, 'new bytes, new version');
+      });
+
+      it('adopt copies nothing and answers false when the upload changed or went away since it was seen', async (h) => {
+        const direct = h.store.directUploads;
+        if (!direct) return;
+        const k = key();
+        const signed = await direct.presignPut(k, 'application/octet-stream');
+        assert.equal((await putTo(signed.url, randomBytes(4000))).status, 200);
+        const seen = (await direct.uploaded(k))!;
+        const replacement = randomBytes(4000);
+        assert.equal((await putTo(signed.url, replacement)).status, 200);
+        assert.equal(await direct.adopt(k, seen.version), false, 'replaced (same size, other bytes)');
+        await assertAbsent(h, k);
+        const now = (await direct.uploaded(k))!;
+        await h.store.delete(direct.uploadKey(k));
+        assert.equal(await direct.adopt(k, now.version), false, 'gone');
+        await assertAbsent(h, k);
+      });
+
+      it('deleteUploadsBefore deletes the uploads last written before the time, and nothing else', async (h) => {
+        const direct = h.store.directUploads;
+        if (!direct) return;
+        const [a, b, served] = [key(), key(), key()];
+        for (const k of [a, b]) assert.equal((await putTo((await direct.presignPut(k, 'application/octet-stream')).url, randomBytes(100))).status, 200);
+        await put(h.store, served, Buffer.from('a served object'));
+        assert.equal(await direct.deleteUploadsBefore(Date.now() - 3600_000), 0, 'nothing that old');
+        assert.ok(await direct.uploaded(a));
+        assert.equal(await direct.deleteUploadsBefore(Date.now() + 60_000), 2);
+        assert.equal(await direct.uploaded(a), null);
+        assert.equal(await direct.uploaded(b), null);
+        assert.equal((await readAll(await h.store.read(served))).toString(), 'a served object');
       });
     });
   });

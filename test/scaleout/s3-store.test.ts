@@ -138,7 +138,7 @@ test('a presigned PUT accepts only its signed content type', async () => {
   const put = await store.presignPut('files/t/direct', 'application/octet-stream');
   assert.equal((await fetch(put.url, { method: 'PUT', body: 'x', headers: { 'content-type': 'text/html' } })).status, 403);
   assert.equal((await fetch(put.url, { method: 'PUT', body: 'direct', headers: { 'content-type': 'application/octet-stream' } })).status, 200);
-  assert.deepEqual(await store.head('files/t/direct'), { size: 6, contentType: 'application/octet-stream' });
+  assert.deepEqual(await store.head(store.uploadKey('files/t/direct')), { size: 6, contentType: 'application/octet-stream' });
 });
 
 test('an unreachable store is a StorageError, quickly; a missing bucket fails init() with a clear message', async () => {

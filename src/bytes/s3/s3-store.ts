@@ -6,10 +6,12 @@
 import type { Readable } from 'node:stream';
 import type { Config } from '../../config.ts';
 import {
+  CopyObjectCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
+  ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
   S3ServiceException,
@@ -29,6 +31,7 @@ import type {
   PresignedPut,
   Presigner,
   StagedObject,
+  UploadedObject,
 } from '../byte-store.ts';
 import { ObjectNotFoundError, StorageError } from '../byte-store.ts';
 import { SourceError, spoolToS3 } from './part-spool.ts';
@@ -69,6 +72,15 @@ function isNotFound(err: unknown): boolean {
   if (!(err instanceof S3ServiceException)) return false;
   return err.name === 'NoSuchKey' || err.name === 'NotFound' || err.$metadata.httpStatusCode === 404;
 }
+
+/** The copy's precondition failed: the source is no longer the version Ferry saw. */
+function isPreconditionFailed(err: unknown): boolean {
+  if (!(err instanceof S3ServiceException)) return false;
+  return err.name === 'PreconditionFailed' || err.$metadata.httpStatusCode === 412;
+}
+
+/** Direct PUTs land under this prefix, never where Ferry serves from (see DirectUploads). */
+const UPLOADS_PREFIX = 'incoming/';
 
 function storageError(what: string, err: unknown): StorageError {
   const msg = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
@@ -221,14 +233,79 @@ export class S3ByteStore implements ByteStore, Presigner, DirectUploads {
     return out;
   }
 
+  uploadKey(key: string): string {
+    return UPLOADS_PREFIX + key;
+  }
+
   async presignPut(key: string, contentType: string): Promise<PresignedPut> {
-    const url = await getSignedUrl(this.signer, new PutObjectCommand({ Bucket: this.bucket, Key: key, ContentType: contentType }), {
+    const put = new PutObjectCommand({ Bucket: this.bucket, Key: this.uploadKey(key), ContentType: contentType });
+    const url = await getSignedUrl(this.signer, put, {
       expiresIn: this.opts.urlTtlSeconds,
       // A signed header, not a query parameter: S3 then refuses a PUT with another type.
       signableHeaders: new Set(['content-type']),
       unhoistableHeaders: new Set(['content-type']),
     });
     return { url };
+  }
+
+  async uploaded(key: string): Promise<UploadedObject | null> {
+    try {
+      const res = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.uploadKey(key) }));
+      if (!res.ETag) throw new Error('the store gave no ETag for the upload');
+      return { size: res.ContentLength ?? 0, version: res.ETag };
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw storageError('head', err);
+    }
+  }
+
+  async adopt(key: string, version: string): Promise<boolean> {
+    try {
+      // One request inside the bucket copies exactly one version of the upload: the one whose
+      // ETag Ferry saw, or none (412) when a PUT replaced it since.
+      const copy = new CopyObjectCommand({
+        Bucket: this.bucket,
+        Key: key,
+        CopySource: `${this.bucket}/${this.uploadKey(key)}`,
+        CopySourceIfMatch: version,
+      });
+      // Ceph RGW reads the condition from x-amz-copy-if-match and ignores S3's name for it
+      // (tracker.ceph.com/issues/53945), so it gets both. Stores that honour neither still
+      // serve nothing unchecked: Ferry checks the copy, not the upload.
+      copy.middlewareStack.add(
+        (next) => (args) => {
+          const req = args.request as { headers?: Record<string, string> };
+          if (req.headers) req.headers['x-amz-copy-if-match'] = version;
+          return next(args);
+        },
+        { step: 'build', name: 'rgwCopyIfMatch' },
+      );
+      await this.client.send(copy);
+      return true;
+    } catch (err) {
+      if (isPreconditionFailed(err) || isNotFound(err)) return false;
+      throw storageError('copy', err);
+    }
+  }
+
+  async deleteUploadsBefore(before: number): Promise<number> {
+    let deleted = 0;
+    let token: string | undefined;
+    do {
+      let page;
+      try {
+        page = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: UPLOADS_PREFIX, ContinuationToken: token }));
+      } catch (err) {
+        throw storageError('list', err);
+      }
+      for (const o of page.Contents ?? []) {
+        if (!o.Key || !o.LastModified || o.LastModified.getTime() >= before) continue;
+        await this.delete(o.Key);
+        deleted++;
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return deleted;
   }
 
   async close(): Promise<void> {
