@@ -257,7 +257,8 @@ describe('uploads that go silent or trickle are cut', () => {
       assert.match(answer.body.message ?? '', /too slow/);
       assert.equal(answer.headers.connection, 'close');
       assert.ok(cutAfter >= WINDOW_MS - 100, `judged over a whole window (${cutAfter} ms)`);
-      assert.ok(cutAfter <= WINDOW_MS + TICK_MS + SLACK_MS, `cut within the window (${cutAfter} ms)`);
+      // The average starts at a sample up to a tick older than the window, judged on the next tick.
+      assert.ok(cutAfter <= WINDOW_MS + 2 * TICK_MS + SLACK_MS, `cut within the window (${cutAfter} ms)`);
       await conn.closed;
 
       await assertNothingStored(f, stores, s, creds);
