@@ -50,6 +50,9 @@ export interface Config {
   limits: SizeLimits;
   /** how long graceful shutdown waits for in-flight requests before it aborts them */
   shutdownGraceMs: number;
+  uploadLimits: UploadLimits;
+  /** open connections at once; the server closes any beyond it on arrival */
+  maxConnections: number;
   /** memory for the bytes of small, hot files (avatars, thumbnails); 0 turns it off */
   smallReadCacheBytes: number;
   logLevel: string;
@@ -67,6 +70,17 @@ export interface TokenPolicy {
 
 /** 30 days: well above the admin API's 7-day default, well below "forever". */
 export const DEFAULT_TOKEN_POLICY: TokenPolicy = { allowWithoutExp: false, maxTtlSeconds: 30 * 86400 };
+
+/** What keeps silent, trickling or piled-up uploads from holding connections and slots. */
+export interface UploadLimits {
+  /** an upload whose client sends no byte for this long is cut */
+  idleTimeoutMs: number;
+  /** ...and one that sends fewer than this many bytes per second, averaged over rateWindowMs; 0: no minimum */
+  minBytesPerSecond: number;
+  rateWindowMs: number;
+  /** uploads one user (the slot's owner, within its app) may have running at once, per Ferry node */
+  perUser: number;
+}
 
 export interface MediaConfig {
   /** images (and video frames) above width×height are refused before decoding */
@@ -191,6 +205,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       avatar: size(env, 'FERRY_MAX_AVATAR_SIZE', DEFAULT_LIMITS.avatar),
     },
     shutdownGraceMs: int(env, 'FERRY_SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
+    uploadLimits: {
+      idleTimeoutMs: int(env, 'FERRY_UPLOAD_IDLE_TIMEOUT_MS', 30_000, 100, 600_000),
+      minBytesPerSecond: size(env, 'FERRY_UPLOAD_MIN_RATE', 1024),
+      rateWindowMs: int(env, 'FERRY_UPLOAD_RATE_WINDOW_MS', 60_000, 100, 3_600_000),
+      perUser: int(env, 'FERRY_UPLOADS_PER_USER', 10, 1, 100_000),
+    },
+    maxConnections: int(env, 'FERRY_MAX_CONNECTIONS', 10_000, 1, 1_000_000),
     smallReadCacheBytes: size(env, 'FERRY_SMALL_FILE_CACHE', 32 * MiB),
     logLevel: env.FERRY_LOG_LEVEL || 'info',
     media: loadMediaConfig(env),

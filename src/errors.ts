@@ -28,6 +28,8 @@ export const Codes = {
   UPLOAD_ABORTED: 60012,
   SHUTTING_DOWN: 60013,
   RANGE_NOT_SATISFIABLE: 60014,
+  UPLOAD_TOO_SLOW: 60015,
+  TOO_MANY_UPLOADS: 60016,
   // media (6002x): derivatives of images, video and voice
   MEDIA_TOO_LARGE: 60020,
   MEDIA_UNREADABLE: 60021,

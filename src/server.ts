@@ -11,6 +11,7 @@ import { startJanitor } from './janitor.ts';
 import { LRUCache } from 'lru-cache';
 import { MediaTools } from './media/tools.ts';
 import { InFlight } from './primitives/in-flight.ts';
+import { Turns } from './primitives/turns.ts';
 import { PublicUrls } from './public-urls.ts';
 import type { FerryError } from './errors.ts';
 import type { DerivativeRecord } from './meta/meta-store.ts';
@@ -48,6 +49,7 @@ export async function startFerry(config: Readonly<Config>, log: Logger = pino({ 
     log,
     uploads: new AbortController(),
     uploadsInFlight: new InFlight(),
+    uploadTurns: new Turns(),
     media: new MediaTools(config.media, config.dataDir),
     // Many nodes on one database: the one-derivative-per-request guarantee must hold across them.
     derivativeFlights: meta.sharedByNodes

@@ -11,6 +11,7 @@ import type { AppRegistry } from './auth/app-registry.ts';
 import type { MediaTools } from './media/tools.ts';
 import type { SingleFlight } from './primitives/single-flight.ts';
 import type { InFlight } from './primitives/in-flight.ts';
+import type { Turns } from './primitives/turns.ts';
 import type { PublicUrls } from './public-urls.ts';
 
 export interface Services {
@@ -25,6 +26,8 @@ export interface Services {
   uploads: AbortController;
   /** uploads still running (or still cleaning up); shutdown waits for them before closing the stores */
   uploadsInFlight: InFlight;
+  /** uploads running per user of an app on this node (FERRY_UPLOADS_PER_USER) */
+  uploadTurns: Turns;
   /** limits, work queue and scratch space for thumbnails, covers and voice conversion */
   media: MediaTools;
   /** one piece of work per derivative, however many requests ask for it at once */

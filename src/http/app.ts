@@ -5,6 +5,7 @@ import { parse as parseQuery } from 'node:querystring';
 import type { Services } from '../services.ts';
 import { Codes } from '../errors.ts';
 import { sendError } from './envelope.ts';
+import { answerClientError } from './client-errors.ts';
 import { uploadSlotRoutes } from './routes/upload-slots.ts';
 import { uploadReceiveRoutes } from './routes/upload-receive.ts';
 import { downloadRoutes } from './routes/download.ts';
@@ -33,6 +34,8 @@ export async function buildApp(services: Services, adminKey: string): Promise<Fa
     // rather than answered with a bare 503, which Lanying clients cannot read.
     return503OnClosing: false,
     forceCloseConnections: 'idle',
+    // No limit on a whole request (a big video on a slow line takes long); uploads that stall
+    // or trickle are cut by their pace instead (upload-pace.ts).
     requestTimeout: 0,
     // A path fastify cannot decode (bad percent-encoding) or with a parameter over
     // maxParamLength is answered before any route or error handler runs, in fastify's own JSON
@@ -42,7 +45,10 @@ export async function buildApp(services: Services, adminKey: string): Promise<Fa
       if (req.url.startsWith('/admin/')) return reply.code(err.statusCode ?? 400).send({ error: err.message });
       return sendError(err, req, reply);
     },
+    clientErrorHandler: answerClientError,
   });
+  // Beyond this many open connections, new ones are closed on arrival.
+  app.server.maxConnections = services.config.maxConnections;
 
   app.setErrorHandler((err, req, reply) => sendError(err, req, reply));
   app.setNotFoundHandler((req, reply) =>

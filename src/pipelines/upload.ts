@@ -47,27 +47,63 @@ type Receive = (stage: (source: Readable, fileName: string | null) => Promise<St
 
 /**
  * Run one upload against a slot. receive() streams the request's file into stage() and returns
- * what was staged (or null when the request held no file). A client whose connection is cut
- * during shutdown no longer holds the HTTP server open, but its upload is still discarding
- * staged bytes and giving its slot back: shutdown waits for s.uploadsInFlight before it closes
- * the stores.
+ * what was staged (or null when the request held no file). When `cut` aborts (the client went
+ * silent or trickles), the upload fails with the signal's reason (a FerryError) once whatever
+ * was being staged has been thrown away, even if receive() is still waiting for bytes. A client
+ * whose connection is cut during shutdown no longer holds the HTTP server open, but its upload
+ * is still discarding staged bytes and giving its slot back: shutdown waits for
+ * s.uploadsInFlight before it closes the stores.
  */
-export function receiveUpload(s: Services, slotId: string, receive: Receive): Promise<void> {
-  return s.uploadsInFlight.track(runUpload(s, slotId, receive));
+export function receiveUpload(s: Services, slotId: string, receive: Receive, cut?: AbortSignal): Promise<void> {
+  return s.uploadsInFlight.track(runUpload(s, slotId, receive, cut));
 }
 
-async function runUpload(s: Services, slotId: string, receive: Receive): Promise<void> {
+/** Count the upload against its owner; null when the owner already has as many as allowed. */
+function takeUserTurn(s: Services, file: FileRecord): (() => void) | null {
+  return s.uploadTurns.take(`${file.appId}\n${file.ownerId}`, s.config.uploadLimits.perUser);
+}
+
+/** work, or cut's reason as soon as cut aborts and settled() (what is being staged) is over. */
+function unlessCut<T>(work: Promise<T>, cut: AbortSignal | undefined, settled: () => Promise<unknown>): Promise<T> {
+  if (!cut) return work;
+  return new Promise<T>((resolve, reject) => {
+    const onCut = () => void settled().then(() => reject(cut.reason as Error));
+    if (cut.aborted) onCut();
+    else cut.addEventListener('abort', onCut, { once: true });
+    work.then(resolve, reject).finally(() => cut.removeEventListener('abort', onCut));
+  });
+}
+
+async function runUpload(s: Services, slotId: string, receive: Receive, cut: AbortSignal | undefined): Promise<void> {
+  cut?.throwIfAborted();
   const file = await claim(s, slotId);
+  const leaveTurn = takeUserTurn(s, file);
+  if (!leaveTurn) {
+    await s.meta.releaseSlot(file.id).catch((e: unknown) => s.log.error({ err: e }, 'could not release upload slot'));
+    const max = s.config.uploadLimits.perUser;
+    throw new FerryError(Codes.TOO_MANY_UPLOADS, `too many uploads at once: at most ${max} per user; wait for one to finish, then upload again`);
+  }
   const heartbeat = setInterval(() => {
     s.meta.touchClaim(file.id, Date.now()).catch((err: unknown) => s.log.warn({ err }, 'could not refresh upload claim'));
   }, HEARTBEAT_MS);
   const staged: StagedUpload[] = [];
+  let staging: Promise<unknown> = Promise.resolve();
   try {
-    const result = await receive(async (source, fileName) => {
-      const up = await stageUpload(s, file, source, fileName);
-      staged.push(up);
-      return up;
+    const receiving = receive((source, fileName) => {
+      const one = (async () => {
+        const up = await stageUpload(s, file, source, fileName, cut);
+        // Cut while the last bytes were landing: the cleanup below may already have run.
+        if (cut?.aborted) {
+          await up.object.discard().catch(() => {});
+          throw cut.reason as Error;
+        }
+        staged.push(up);
+        return up;
+      })();
+      staging = one.catch(() => {});
+      return one;
     });
+    const result = await unlessCut(receiving, cut, () => staging);
     if (!result) throw new FerryError(Codes.NO_FILE_PART, 'no file part: send the file in a multipart part named "file", or as a raw PUT body');
     await result.object.commit();
     const media = await measureMedia(s, file.storageKey, result);
@@ -87,6 +123,7 @@ async function runUpload(s: Services, slotId: string, receive: Receive): Promise
     throw err;
   } finally {
     clearInterval(heartbeat);
+    leaveTurn();
   }
 }
 
@@ -100,11 +137,16 @@ async function measureMedia(s: Services, key: string, up: StagedUpload): Promise
   }
 }
 
-async function stageUpload(s: Services, file: FileRecord, source: Readable, fileName: string | null): Promise<StagedUpload> {
+async function stageUpload(s: Services, file: FileRecord, source: Readable, fileName: string | null, cut?: AbortSignal): Promise<StagedUpload> {
+  cut?.throwIfAborted();
   const type = file.kind === 'chat' ? fileTypeInfo(file.fileType) : AVATAR_TYPE;
   const guard = new UploadGuard(type.kind, s.config.limits[type.limit]);
   const onShutdown = () => source.destroy(new FerryError(Codes.SHUTTING_DOWN, 'Ferry is shutting down: upload again'));
   s.uploads.signal.addEventListener('abort', onShutdown, { once: true });
+  // A cut fails the guard, not the source: the store stops and discards, while the connection
+  // stays up long enough to carry the answer.
+  const onCut = () => guard.destroy(cut!.reason as Error);
+  cut?.addEventListener('abort', onCut, { once: true });
   // pipe(), not pipeline(): when the guard refuses the file, the request must stay open so the
   // client gets the error answer instead of a reset connection.
   const received = finished(source).then(
@@ -124,13 +166,14 @@ async function stageUpload(s: Services, file: FileRecord, source: Readable, file
     }
     return { size: guard.bytes, sha256: guard.digest(), contentType, fileName: cleanFileName(fileName), object };
   } catch (err) {
+    // Unpiped, the source pauses: the rest of a refused body is not read. The route answers
+    // and closes the connection (a body of GiBs is not worth taking in to say "too large").
     source.unpipe(guard);
     guard.destroy();
-    // Drain what the client still sends, so the error answer reaches it instead of a reset.
-    if (!source.destroyed) source.resume();
     if (err instanceof FerryError || err instanceof StorageError) throw err;
     throw new FerryError(Codes.UPLOAD_ABORTED, 'upload was interrupted before the file was complete');
   } finally {
     s.uploads.signal.removeEventListener('abort', onShutdown);
+    cut?.removeEventListener('abort', onCut);
   }
 }

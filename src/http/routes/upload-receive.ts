@@ -1,7 +1,7 @@
 // POST/PUT <upload_url>: the bytes. JS clients always POST multipart/form-data with the file in
 // a part named "file" (plus OSS fields we ignore); Android honours upload_method and may PUT the
 // raw body. The slot in the URL is the capability: Android sends no credentials here.
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import multipart from '@fastify/multipart';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type, type Static } from 'typebox';
@@ -10,6 +10,7 @@ import { StorageError } from '../../bytes/byte-store.ts';
 import { receiveUpload, type StagedUpload } from '../../pipelines/upload.ts';
 import type { Services } from '../../services.ts';
 import { ok } from '../envelope.ts';
+import { watchUploadPace } from '../upload-pace.ts';
 
 const slotParams = Type.Object({ slotId: Type.String({ maxLength: 64 }) });
 type SlotRequest = FastifyRequest<{ Params: Static<typeof slotParams> }>;
@@ -34,16 +35,43 @@ export async function uploadReceiveRoutes(fastify: FastifyInstance, opts: { serv
     },
   });
 
-  const handler = async (req: SlotRequest) => {
-    const slotId = req.params.slotId;
-    if (!SLOT_ID.test(slotId)) throw new FerryError(Codes.SLOT_NOT_FOUND, 'upload slot not found: ask for a new one');
-    await receiveUpload(s, slotId, (stage) => (req.isMultipart() ? receiveMultipart(req, stage) : stage(req.raw, null)));
-    return ok(true);
+  const handler = async (req: SlotRequest, reply: FastifyReply) => {
+    // Silent or trickling clients are cut (60015) rather than holding the slot and connection.
+    const pace = watchUploadPace(req.raw, s.config.uploadLimits);
+    try {
+      const slotId = req.params.slotId;
+      if (!SLOT_ID.test(slotId)) throw new FerryError(Codes.SLOT_NOT_FOUND, 'upload slot not found: ask for a new one');
+      const receive = (stage: Parameters<typeof receiveMultipart>[1]) => (req.isMultipart() ? receiveMultipart(req, stage) : stage(req.raw, null));
+      await receiveUpload(s, slotId, receive, pace.signal);
+      return ok(true);
+    } catch (err) {
+      leaveBody(req, reply);
+      throw err;
+    } finally {
+      pace.stop();
+    }
   };
 
   const schema = { params: slotParams };
   app.post('/file/slot/:slotId', { schema }, handler);
   app.put('/file/slot/:slotId', { schema }, handler);
+}
+
+/**
+ * After a refusal, the rest of the body is not read. When all of it has arrived anyway (a small
+ * file), what is left in memory is dropped and the connection stays usable. Otherwise the
+ * answer says Connection: close and node closes the socket as soon as the answer is out: the
+ * client, which reads answers while it sends (browsers, curl, node), learns why at once, and
+ * Ferry takes in no more of a body it has refused (it may be GiBs).
+ */
+function leaveBody(req: SlotRequest, reply: FastifyReply): void {
+  req.raw.unpipe();
+  if (req.raw.complete) {
+    req.raw.resume();
+    return;
+  }
+  req.raw.pause();
+  reply.header('connection', 'close');
 }
 
 async function receiveMultipart(
