@@ -15,6 +15,7 @@ import { readImageHeader } from './images.ts';
 import { amrDurationMs } from './amr.ts';
 import { demuxerFor, probeMedia } from './ffmpeg.ts';
 import { readMp4Info } from './mp4-header.ts';
+import { isClass } from '../content-types.ts';
 
 export interface MediaInfo {
   width: number | null;
@@ -22,7 +23,6 @@ export interface MediaInfo {
   durationMs: number | null;
 }
 
-const RASTER_IMAGES = new Set(['image/jpeg', 'image/png', 'image/gif', 'image/webp', 'image/avif', 'image/heic', 'image/heif']);
 const NONE: MediaInfo = { width: null, height: null, durationMs: null };
 const IMAGE_HEAD = 512 * 1024;
 /** Voice files are small (10 MiB limit): read whole. */
@@ -41,7 +41,7 @@ export function probeStoredMedia(tools: MediaTools, bytes: ByteStore, key: strin
 
 async function probe(tools: MediaTools, bytes: ByteStore, key: string, size: number, contentType: string): Promise<MediaInfo> {
   if (size === 0) return NONE;
-  if (RASTER_IMAGES.has(contentType)) {
+  if (isClass(contentType, 'image')) {
     const h = await readImageHeader(await readRange(bytes, key, 0, Math.min(size, IMAGE_HEAD) - 1));
     return { width: h.displayWidth, height: h.displayHeight, durationMs: null };
   }
