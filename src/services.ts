@@ -12,6 +12,8 @@ import type { MediaTools } from './media/tools.ts';
 import type { SingleFlight } from './primitives/single-flight.ts';
 import type { InFlight } from './primitives/in-flight.ts';
 import type { PublicUrls } from './pipelines/urls.ts';
+import type { Membership } from './membership/membership.ts';
+import type { LifecycleHooks } from './pipelines/events.ts';
 
 export interface Services {
   config: Readonly<Config>;
@@ -40,4 +42,11 @@ export interface Services {
    * bomb) cost nothing.
    */
   mediaRefusals: LRUCache<string, FerryError>;
+  /** who belongs to which group: Ferry's table first, then the operator's IM server (docs/membership.md) */
+  membership: Membership;
+  /**
+   * File deletion for message.recalled, user.deleted and group.dismissed with purge_files.
+   * Unset: those events are recorded (meta.listRecordedEvents) and answered "recorded".
+   */
+  lifecycle?: LifecycleHooks;
 }
