@@ -10,6 +10,10 @@ import { withCreds, type Creds, type Envelope } from '../helpers/client.ts';
 import { uploadChat } from '../helpers/jwt.ts';
 import { sendEvents, startImServer, type FakeImServer } from '../helpers/im-server.ts';
 import { Codes } from '../../src/errors.ts';
+import fs from 'node:fs';
+import os from 'node:os';
+import nodePath from 'node:path';
+import { importMembers } from '../../src/cli/members-import.ts';
 
 async function read(url: string, creds: Creds): Promise<{ ok: true } | { ok: false; code: number; message: string }> {
   const res = await fetch(withCreds(url, creds));
@@ -229,6 +233,41 @@ describe('bulk push, events and history (no IM server)', () => {
     r = await sendEvents(f.url, app.appId, app.secret, body);
     assert.deepEqual((r.body.results as Array<{ result: string }>).map((x) => x.result), ['unchanged', 'unchanged']);
     assert.equal((await f.ferry.services.meta.listRecordedEvents(app.appId, 10)).length, 2, 'recorded once');
+  });
+
+  test('members import (the work of the CLI): NDJSON and CSV, many groups interleaved, batches, progress; a bad line writes nothing', async () => {
+    const dir = fs.mkdtempSync(nodePath.join(os.tmpdir(), 'ferry-import-'));
+    try {
+      const nd = nodePath.join(dir, 'm.ndjson');
+      const lines: string[] = [];
+      for (let i = 0; i < 12_000; i++) lines.push(JSON.stringify({ group_id: i % 2 ? '741' : '740', user_id: String(5000 + i), ...(i === 0 ? { role: 'owner', joined_at: 5 } : {}) }));
+      fs.writeFileSync(nd, lines.join('\n') + '\n');
+      await f.admin('PUT', `/admin/apps/${app.appId}/groups/740/members`, { members: [{ user_id: '1', role: 'owner' }] });
+      const progress: string[] = [];
+      const report = await importMembers(f.ferry.services.meta, app.appId, nd, (m) => progress.push(m));
+      assert.deepEqual(report, { app_id: app.appId, groups: 2, members: 12_000 });
+      assert.ok(progress.some((p) => /all lines valid/.test(p)) && progress.some((p) => /^done/.test(p)), progress.join('|'));
+      const g740 = (await f.admin('GET', `/admin/apps/${app.appId}/groups/740/members`)).body.members as Array<{ user_id: string; role: string; joined_at: number | null }>;
+      assert.equal(g740.length, 6000, 'replaced: user 1 from the earlier push is gone');
+      assert.deepEqual(g740.find((m) => m.user_id === '5000'), { user_id: '5000', role: 'owner', joined_at: 5 });
+      assert.equal(((await f.admin('GET', `/admin/apps/${app.appId}/groups/741/members`)).body.members as unknown[]).length, 6000);
+
+      const csv = nodePath.join(dir, 'm.csv');
+      fs.writeFileSync(csv, 'group_id,user_id,role,joined_at\n742,1,owner,10\n743,2,,\n742,3,admin,\n');
+      assert.deepEqual(await importMembers(f.ferry.services.meta, app.appId, csv, () => {}), { app_id: app.appId, groups: 2, members: 3 });
+      assert.deepEqual((await f.admin('GET', `/admin/apps/${app.appId}/groups/742/members`)).body.members, [
+        { user_id: '1', role: 'owner', joined_at: 10 },
+        { user_id: '3', role: 'admin', joined_at: null },
+      ]);
+
+      const bad = nodePath.join(dir, 'bad.csv');
+      fs.writeFileSync(bad, '744,1,owner\n744,2,member,tomorrow\n');
+      await assert.rejects(importMembers(f.ferry.services.meta, app.appId, bad, () => {}), /line 2\.joined_at must be a time in ms/);
+      assert.equal((await f.admin('GET', `/admin/apps/${app.appId}/groups/744/members`)).status, 404, 'nothing written');
+      await assert.rejects(importMembers(f.ferry.services.meta, 'nope', csv, () => {}), /app nope not found/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('bad or missing signature: 401 and nothing applied; bad events: 400 naming the event, nothing of the body applied', async () => {
