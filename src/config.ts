@@ -58,6 +58,21 @@ export interface Config {
   logLevel: string;
   media: MediaConfig;
   tokens: TokenPolicy;
+  membership: MembershipConfig;
+}
+
+/** Asking the operator's IM server about memberships Ferry does not know (docs/membership.md). */
+export interface MembershipConfig {
+  /** FERRY_MEMBERSHIP_URL; an app's own membership_url wins; unset and none: Ferry never asks */
+  url: string | undefined;
+  /** how long a "member" answer is used without asking again */
+  ttlMs: number;
+  /** how long a "not a member" answer counts as the first of the two noes a refusal needs */
+  noTtlMs: number;
+  /** while the IM server cannot answer, known answers are used up to this age */
+  staleMs: number;
+  /** one ask waits this long */
+  timeoutMs: number;
 }
 
 /** What Ferry accepts as an access token beyond a valid signature. */
@@ -215,11 +230,37 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     smallReadCacheBytes: size(env, 'FERRY_SMALL_FILE_CACHE', 32 * MiB),
     logLevel: env.FERRY_LOG_LEVEL || 'info',
     media: loadMediaConfig(env),
+    membership: loadMembershipConfig(env),
     tokens: {
       allowWithoutExp: bool(env, 'FERRY_ALLOW_TOKENS_WITHOUT_EXP', DEFAULT_TOKEN_POLICY.allowWithoutExp),
       maxTtlSeconds: int(env, 'FERRY_TOKEN_MAX_TTL_S', DEFAULT_TOKEN_POLICY.maxTtlSeconds, 60, 10 * 365 * 86400),
     },
   });
+}
+
+/** An http(s) URL without credentials in it (they would end up in logs); else a clear error. */
+export function checkMembershipUrl(name: string, raw: string): string {
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw new ConfigError(`${name} must be an http(s) URL, got "${raw}"`);
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new ConfigError(`${name} must be an http(s) URL, got "${raw}"`);
+  if (u.username || u.password) throw new ConfigError(`${name} must not carry a user or password: Ferry signs its requests`);
+  if (u.search || u.hash) throw new ConfigError(`${name} must not carry a query or fragment: Ferry adds app_id, group_id and user_id`);
+  return raw;
+}
+
+function loadMembershipConfig(env: NodeJS.ProcessEnv): MembershipConfig {
+  const url = env.FERRY_MEMBERSHIP_URL ? checkMembershipUrl('FERRY_MEMBERSHIP_URL', env.FERRY_MEMBERSHIP_URL) : undefined;
+  return {
+    url,
+    ttlMs: int(env, 'FERRY_MEMBERSHIP_TTL_S', 300, 1, 7 * 86400) * 1000,
+    noTtlMs: 5_000,
+    staleMs: int(env, 'FERRY_MEMBERSHIP_STALE_S', 600, 0, 7 * 86400) * 1000,
+    timeoutMs: int(env, 'FERRY_MEMBERSHIP_TIMEOUT_MS', 2000, 50, 60_000),
+  };
 }
 
 function loadMediaConfig(env: NodeJS.ProcessEnv): MediaConfig {

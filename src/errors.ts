@@ -37,6 +37,8 @@ export const Codes = {
   MEDIA_TIMEOUT: 60023,
   // links (6003x): Ferry's own token-free download URLs and public links
   BAD_LINK: 60030,
+  // membership (6004x): the operator's IM server
+  MEMBERSHIP_UNAVAILABLE: 60040,
   INTERNAL: 60099,
 } as const;
 

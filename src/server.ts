@@ -19,6 +19,7 @@ import { LocalSingleFlight } from './primitives/single-flight.ts';
 import { LeaseSingleFlight } from './cluster/lease-single-flight.ts';
 import type { Services } from './services.ts';
 import { secureDataDir } from './data-dir.ts';
+import { Membership } from './membership/membership.ts';
 
 export interface RunningFerry {
   services: Services;
@@ -40,12 +41,13 @@ export async function startFerry(config: Readonly<Config>, log: Logger = pino({ 
     if (released > 0) log.warn({ released }, 'released upload slots left claimed by a previous run that did not shut down cleanly');
   }
   const bytes = await openByteStore(config);
+  const apps = new AppRegistry(meta, config.tokens);
   const services: Services = {
     config,
     urls: new PublicUrls(config.publicUrl),
     meta,
     bytes,
-    apps: new AppRegistry(meta, config.tokens),
+    apps,
     log,
     uploads: new AbortController(),
     uploadsInFlight: new InFlight(),
@@ -57,6 +59,7 @@ export async function startFerry(config: Readonly<Config>, log: Logger = pino({ 
       : new LocalSingleFlight(),
     knownDerivatives: new LRUCache<string, DerivativeRecord>({ max: 10_000 }),
     mediaRefusals: new LRUCache<string, FerryError>({ max: 10_000 }),
+    membership: new Membership(meta, apps, config.membership, log),
   };
   const app = await buildApp(services, adminKey);
   const stopJanitor = startJanitor(services);

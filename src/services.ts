@@ -13,6 +13,7 @@ import type { SingleFlight } from './primitives/single-flight.ts';
 import type { InFlight } from './primitives/in-flight.ts';
 import type { Turns } from './primitives/turns.ts';
 import type { PublicUrls } from './public-urls.ts';
+import type { Membership } from './membership/membership.ts';
 
 export interface Services {
   config: Readonly<Config>;
@@ -43,4 +44,21 @@ export interface Services {
    * bomb) cost nothing.
    */
   mediaRefusals: LRUCache<string, FerryError>;
+  /** who belongs to which group: Ferry's table first, then the operator's IM server (docs/membership.md) */
+  membership: Membership;
+  /**
+   * File deletion for message.recalled, user.deleted and group.dismissed with purge_files.
+   * Unset: those events are recorded (meta.listRecordedEvents) and answered "recorded".
+   */
+  lifecycle?: LifecycleHooks;
+}
+
+/** What the events hook does to files (the lifecycle pipeline provides it). */
+export interface LifecycleHooks {
+  /** message.recalled: the download_urls (or file_signs) of the recalled message */
+  recall(appId: string, urls: string[], at: number): Promise<void>;
+  /** user.deleted: everything the user sent */
+  eraseUser(appId: string, userId: string, at: number): Promise<void>;
+  /** group.dismissed with purge_files: true: every file sent to the group */
+  purgeGroupFiles(appId: string, groupId: string, at: number): Promise<void>;
 }

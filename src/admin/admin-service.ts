@@ -34,6 +34,7 @@ export function adminStatusOf(err: FerryError): 400 | 404 | 503 {
     case Codes.MEDIA_BUSY:
     case Codes.MEDIA_TIMEOUT:
     case Codes.STORAGE:
+    case Codes.MEMBERSHIP_UNAVAILABLE:
       return 503;
     default:
       return 400;

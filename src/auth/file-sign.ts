@@ -16,6 +16,8 @@ export interface SignClaims {
   to_type: 1 | 2;
   /** Lanying file_type */
   ft: number;
+  /** when the sign was minted (unix seconds): a forward's is the time it was forwarded */
+  iat?: number;
 }
 
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
@@ -61,5 +63,5 @@ export function verifySign(keys: AppKeys, raw: string | undefined): SignClaims {
   if (c.app !== keys.app.appId || typeof c.fid !== 'string' || from === null || to === null || (c.to_type !== 1 && c.to_type !== 2)) {
     throw badSign('unexpected claims');
   }
-  return { app: c.app, fid: c.fid, from_id: from, to_id: to, to_type: c.to_type, ft: Number(c.ft) };
+  return { app: c.app, fid: c.fid, from_id: from, to_id: to, to_type: c.to_type, ft: Number(c.ft), ...(typeof c.iat === 'number' ? { iat: c.iat } : {}) };
 }

@@ -81,6 +81,23 @@ member
   .action((o: { app: string; group: string; user: string }) => withAdmin((a) => a.removeMember(o.app, o.group, o.user)));
 
 program
+  .command('members')
+  .description('manage group members in bulk')
+  .command('import <file>')
+  .description('replace the member lists of the groups in FILE (NDJSON or CSV group_id,user_id,role,joined_at); progress on stderr')
+  .requiredOption('--app <app_id>')
+  .action(async (file: string, o: { app: string }) => {
+    const [{ importMembers }, { loadConfig }, { openMetaStore }] = await Promise.all([import('./members-import.ts'), import('../config.ts'), import('../meta/open.ts')]);
+    const meta = await openMetaStore(loadConfig());
+    try {
+      const report = await importMembers(meta, o.app, file, (msg) => process.stderr.write(`members import: ${msg}\n`));
+      process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    } finally {
+      await meta.close();
+    }
+  });
+
+program
   .command('migrate-store')
   .description('copy an embedded data folder (SQLite + objects) into PostgreSQL + S3 (FERRY_DATABASE_URL, FERRY_STORE); safe to run again')
   .requiredOption('--from <data_dir>', "the embedded Ferry's data folder")

@@ -18,6 +18,68 @@ export interface GroupRecord {
   ownerId: string;
 }
 
+// ── membership (issue 9): what the operator's IM server told Ferry, by push, event or answer ──
+
+export interface MemberEntry {
+  userId: string;
+  role: MemberRole;
+  /** when the user joined (ms), as the IM server says; null when unknown (treated as "always") */
+  joinedAt: number | null;
+}
+
+export interface GroupSettings {
+  ownerId: string;
+  /** the last bulk push's version; null when none carried one */
+  version: number | null;
+  /** whether members read files sent before they joined (Lanying's default: true) */
+  historyVisible: boolean;
+}
+
+/** What the IM server answered when asked about one (group, user). */
+export interface MembershipAnswer {
+  member: boolean;
+  role: MemberRole | null;
+  joinedAt: number | null;
+  /** when Ferry asked (ms) */
+  askedAt: number;
+}
+
+/** Everything Ferry knows about one (group, user), read in one go on the download path. */
+export interface MembershipFacts {
+  /** null: no such group, or it was dismissed */
+  group: GroupSettings | null;
+  /** the group was dismissed (and not made again since) */
+  dismissed: boolean;
+  member: { role: MemberRole; joinedAt: number | null } | null;
+  answer: MembershipAnswer | null;
+}
+
+/** One signed event, checked and with canonical ids (pipelines/events.ts). */
+export type MembershipChange =
+  | { type: 'member.joined'; groupId: string; userId: string; role: MemberRole; at: number }
+  | { type: 'member.left'; groupId: string; userId: string; at: number }
+  | { type: 'member.role'; groupId: string; userId: string; role: MemberRole; at: number }
+  | { type: 'group.dismissed'; groupId: string; purgeFiles: boolean; at: number }
+  | { type: 'group.settings'; groupId: string; historyVisible: boolean; at: number }
+  | { type: 'user.deleted'; userId: string; at: number }
+  | { type: 'message.recalled'; urls: string[]; at: number };
+
+/**
+ * applied: the change is in force; unchanged: a duplicate, or older than what was applied for
+ * the same (group, user); recorded: kept for a part of Ferry that applies it later (file
+ * deletion), membership effects (if any) applied.
+ */
+export type ChangeOutcome = 'applied' | 'unchanged' | 'recorded';
+
+export type ReplaceResult = { applied: true; version: number | null; count: number } | { applied: false; version: number | null };
+
+export interface RecordedEvent {
+  type: string;
+  payload: string;
+  at: number;
+  receivedAt: number;
+}
+
 export type FileKind = 'chat' | 'avatar-user' | 'avatar-group';
 /** pending: slot handed out; uploading: bytes arriving; ready: downloadable */
 export type FileStatus = 'pending' | 'uploading' | 'ready';
@@ -111,6 +173,32 @@ export interface MetaStore {
   /** true when the member existed */
   removeMember(appId: string, groupId: string, userId: string): Promise<boolean>;
   getMemberRole(appId: string, groupId: string, userId: string): Promise<MemberRole | null>;
+
+  // ── membership (issue 9) ──
+  /** The group, the member row and the IM server's last answer for (group, user), in one read. */
+  getMembership(appId: string, groupId: string, userId: string): Promise<MembershipFacts>;
+  /**
+   * Replace a group's whole member list in one transaction (rows written in batches), creating
+   * or reviving the group. With a version not above the stored one nothing changes. Answers the
+   * IM server gave about the group are forgotten (the push is newer).
+   */
+  replaceMembers(appId: string, groupId: string, members: MemberEntry[], opts: { version?: number; now: number }): Promise<ReplaceResult>;
+  /** Add (or update) members without removing anyone: a long import's later batches. */
+  addMembers(appId: string, groupId: string, members: MemberEntry[], now: number): Promise<void>;
+  /** null when the group does not exist (or was dismissed). Members ordered by user_id. */
+  listMembers(appId: string, groupId: string): Promise<(GroupSettings & { members: MemberEntry[] }) | null>;
+  /** Members and answers go; the group is kept as dismissed. false when there was no live group. */
+  dismissGroup(appId: string, groupId: string, at: number): Promise<boolean>;
+  /** false when there is no live group. */
+  setHistoryVisible(appId: string, groupId: string, visible: boolean): Promise<boolean>;
+  /** All or nothing: every change in one transaction, each compared with the newest applied for its key. */
+  applyMembershipChanges(appId: string, changes: MembershipChange[], now: number): Promise<ChangeOutcome[]>;
+  putMembershipAnswer(appId: string, groupId: string, userId: string, answer: MembershipAnswer): Promise<void>;
+  /** The app's own IM server URL (PATCH /admin/apps/:app_id membership_url); null: the global one. */
+  getMembershipUrl(appId: string): Promise<string | null>;
+  setMembershipUrl(appId: string, url: string | null): Promise<void>;
+  /** Events recorded for later (message.recalled, user.deleted, group purges), oldest first. */
+  listRecordedEvents(appId: string, limit: number): Promise<RecordedEvent[]>;
 
   createFile(file: FileRecord): Promise<void>;
   getFile(appId: string, id: string): Promise<FileRecord | null>;

@@ -13,7 +13,7 @@ export async function forwardFile(
   req: { sign: string | undefined; toId: string; toType: ToType },
 ): Promise<string> {
   const { file, sign } = await findChatFile(s, caller, req.sign);
-  await checkCanSendTo(s.meta, caller.principal, req.toType, req.toId);
+  await checkCanSendTo(s.membership, caller.principal, req.toType, req.toId);
   const next = mintSign(caller.keys, {
     fid: file.id,
     from_id: caller.principal.userId,

@@ -30,10 +30,24 @@ async function confirmed(s: Services, file: FileRecord | null): Promise<FileReco
 
 export async function findChatFile(s: Services, caller: Caller, rawSign: string | undefined): Promise<{ file: ReadyFile; sign: SignClaims }> {
   const sign = verifySign(caller.keys, rawSign);
-  // Access is decided by the sign's conversation: a forwarded sign names the new one.
-  await checkCanRead(s.meta, caller.principal, { fromId: sign.from_id, toId: sign.to_id, toType: sign.to_type });
-  const file = requireReady(await confirmed(s, await s.meta.getFile(caller.principal.appId, sign.fid)));
+  let record: Promise<FileRecord | null> | undefined;
+  const load = () => (record ??= s.meta.getFile(caller.principal.appId, sign.fid));
+  // Access is decided by the sign's conversation: a forwarded sign names the new one. The
+  // record is read before the check only when history visibility needs the time it was sent.
+  await checkCanRead(s.membership, caller.principal, { fromId: sign.from_id, toId: sign.to_id, toType: sign.to_type }, async () => sentAt(await load(), sign));
+  const file = requireReady(await confirmed(s, await load()));
   return { file, sign };
+}
+
+/**
+ * When a file was sent to its conversation, for history visibility: the message carrying it
+ * goes out once the upload has finished (completedAt), and a forward sends it again when its
+ * sign is minted (the sign's iat), so the later of the two. A record not finished yet counts
+ * from now (whoever can see it later joined before it was sent).
+ */
+function sentAt(file: FileRecord | null, sign: SignClaims): number {
+  const uploaded = file?.completedAt ?? Date.now();
+  return Math.max(uploaded, (sign.iat ?? 0) * 1000);
 }
 
 const OBJECT_NAME = /^[A-Za-z0-9._-]{1,128}$/;

@@ -59,7 +59,7 @@ export async function issueChatSlot(
 ): Promise<UploadSlot> {
   const who = caller.principal;
   if (req.type.groupOnly && req.toType !== 2) throw badParam(`file_type ${req.type.code} is a group shared file: send it with to_type=2`);
-  await checkCanSendTo(s.meta, who, req.toType, req.toId);
+  await checkCanSendTo(s.membership, who, req.toType, req.toId);
   const from = senderOf(who);
   const file = await createSlot(s, who.appId, { kind: 'chat', fileType: req.type.code, ownerId: from, toId: req.toId, toType: req.toType });
   const sign = mintSign(caller.keys, { fid: file.id, from_id: from, to_id: req.toId, to_type: req.toType, ft: req.type.code });
@@ -70,7 +70,7 @@ export async function issueAvatarSlot(s: Services, caller: Caller, groupId: stri
   const who = caller.principal;
   let kind: FileKind = 'avatar-user';
   if (groupId !== undefined) {
-    await checkCanSetGroupAvatar(s.meta, who, groupId);
+    await checkCanSetGroupAvatar(s.membership, who, groupId);
     kind = 'avatar-group';
   }
   const file = await createSlot(s, who.appId, {

@@ -205,6 +205,110 @@ export function metaStoreContract(name: string, fresh: MetaStoreFactory): void {
       });
     });
 
+    describe('membership (issue 9)', () => {
+      const m = (userId: string, role: 'member' | 'admin' | 'owner' = 'member', joinedAt: number | null = null) => ({ userId, role, joinedAt });
+
+      it('replaceMembers replaces the whole list, creates the group, keeps join times; a version not above the stored one changes nothing', async (meta) => {
+        let r = await meta.replaceMembers('app1', '600', [m('1', 'owner', T0), m('2'), m(INT64_MAX, 'admin', T0 + 5)], { version: 2, now: T0 });
+        assert.deepEqual(r, { applied: true, version: 2, count: 3 });
+        assert.deepEqual(await meta.getGroup('app1', '600'), { appId: 'app1', groupId: '600', ownerId: '1' });
+        const listed = await meta.listMembers('app1', '600');
+        assert.equal(listed?.version, 2);
+        assert.equal(listed?.historyVisible, true);
+        assert.deepEqual(listed?.members, [m('1', 'owner', T0), m('2'), m(INT64_MAX, 'admin', T0 + 5)]);
+        r = await meta.replaceMembers('app1', '600', [m('9')], { version: 2, now: T0 });
+        assert.deepEqual(r, { applied: false, version: 2 });
+        assert.equal((await meta.listMembers('app1', '600'))?.members.length, 3);
+        r = await meta.replaceMembers('app1', '600', [m('9')], { version: 3, now: T0 });
+        assert.equal(r.applied, true);
+        assert.deepEqual((await meta.listMembers('app1', '600'))?.members, [m('9')]);
+        assert.equal(await meta.getMemberRole('app1', '600', '1'), null);
+        assert.equal(await meta.listMembers('app1', '601'), null);
+      });
+
+      it('replaceMembers writes 20,000 members in batches; addMembers adds without removing', async (meta) => {
+        const many = Array.from({ length: 20_000 }, (_, i) => m(String(100_000 + i)));
+        await meta.replaceMembers('app1', '602', many, { now: T0 });
+        assert.equal((await meta.listMembers('app1', '602'))?.members.length, 20_000);
+        await meta.addMembers('app1', '602', [m('100000', 'admin'), m('5')], T0);
+        assert.equal((await meta.listMembers('app1', '602'))?.members.length, 20_001);
+        assert.equal(await meta.getMemberRole('app1', '602', '100000'), 'admin');
+      });
+
+      it('getMembership reads group, member and answer; dismissGroup removes members and answers; setHistoryVisible', async (meta) => {
+        await meta.replaceMembers('app1', '603', [m('1', 'owner', T0)], { now: T0 });
+        await meta.putMembershipAnswer('app1', '603', '7', { member: true, role: 'admin', joinedAt: T0 + 1, askedAt: T0 + 2 });
+        let facts = await meta.getMembership('app1', '603', '1');
+        assert.deepEqual(facts, { dismissed: false, group: { ownerId: '1', version: null, historyVisible: true }, member: { role: 'owner', joinedAt: T0 }, answer: null });
+        facts = await meta.getMembership('app1', '603', '7');
+        assert.deepEqual(facts.answer, { member: true, role: 'admin', joinedAt: T0 + 1, askedAt: T0 + 2 });
+        await meta.putMembershipAnswer('app1', '603', '7', { member: false, role: null, joinedAt: null, askedAt: T0 + 3 });
+        assert.deepEqual((await meta.getMembership('app1', '603', '7')).answer, { member: false, role: null, joinedAt: null, askedAt: T0 + 3 });
+        assert.equal(await meta.setHistoryVisible('app1', '603', false), true);
+        assert.equal((await meta.getMembership('app1', '603', '1')).group?.historyVisible, false);
+        assert.equal(await meta.dismissGroup('app1', '603', T0 + 10), true);
+        assert.equal(await meta.dismissGroup('app1', '603', T0 + 11), false);
+        facts = await meta.getMembership('app1', '603', '1');
+        assert.deepEqual(facts, { dismissed: true, group: null, member: null, answer: null });
+        assert.equal(await meta.getGroup('app1', '603'), null);
+        assert.equal(await meta.setHistoryVisible('app1', '603', true), false);
+        // a push makes it again
+        await meta.replaceMembers('app1', '603', [m('2', 'owner')], { now: T0 });
+        assert.equal((await meta.getMembership('app1', '603', '2')).dismissed, false);
+      });
+
+      it('applyMembershipChanges: in `at` order per (group, user), idempotent, dismissal fences older joins, recorded events once', async (meta) => {
+        let out = await meta.applyMembershipChanges('app1', [
+          { type: 'member.joined', groupId: '604', userId: '1', role: 'owner', at: T0 },
+          { type: 'member.joined', groupId: '604', userId: '2', role: 'member', at: T0 + 1 },
+          { type: 'member.role', groupId: '604', userId: '2', role: 'admin', at: T0 + 2 },
+          { type: 'member.joined', groupId: '604', userId: '2', role: 'member', at: T0 + 1 },
+        ], T0);
+        assert.deepEqual(out, ['applied', 'applied', 'applied', 'unchanged']);
+        assert.deepEqual((await meta.getMembership('app1', '604', '2')).member, { role: 'admin', joinedAt: T0 + 1 });
+        assert.equal((await meta.getGroup('app1', '604'))?.ownerId, '1');
+        out = await meta.applyMembershipChanges('app1', [
+          { type: 'member.left', groupId: '604', userId: '2', at: T0 + 5 },
+          { type: 'member.joined', groupId: '604', userId: '2', role: 'member', at: T0 + 4 },
+          { type: 'group.settings', groupId: '604', historyVisible: false, at: T0 + 6 },
+        ], T0);
+        assert.deepEqual(out, ['applied', 'unchanged', 'applied']);
+        assert.equal(await meta.getMemberRole('app1', '604', '2'), null);
+        assert.equal((await meta.listMembers('app1', '604'))?.historyVisible, false);
+        out = await meta.applyMembershipChanges('app1', [
+          { type: 'group.dismissed', groupId: '604', purgeFiles: false, at: T0 + 10 },
+          { type: 'member.joined', groupId: '604', userId: '3', role: 'member', at: T0 + 9 },
+          { type: 'message.recalled', urls: ['u1'], at: T0 + 3 },
+          { type: 'message.recalled', urls: ['u1'], at: T0 + 3 },
+          { type: 'user.deleted', userId: '1', at: T0 + 11 },
+        ], T0 + 20);
+        assert.deepEqual(out, ['applied', 'unchanged', 'recorded', 'unchanged', 'recorded']);
+        assert.equal(await meta.getGroup('app1', '604'), null);
+        const rec = await meta.listRecordedEvents('app1', 10);
+        assert.deepEqual(rec.map((e) => [e.type, e.at, e.receivedAt]), [['message.recalled', T0 + 3, T0 + 20], ['user.deleted', T0 + 11, T0 + 20]]);
+        assert.deepEqual(await meta.listRecordedEvents('app2', 10), []);
+      });
+
+      it('user.deleted takes the user out of every group of the app (not of other apps)', async (meta) => {
+        await meta.replaceMembers('app1', '605', [m('1', 'owner'), m('8')], { now: T0 });
+        await meta.replaceMembers('app1', '606', [m('1', 'owner'), m('8')], { now: T0 });
+        await meta.replaceMembers('app2', '605', [m('8', 'owner')], { now: T0 });
+        await meta.applyMembershipChanges('app1', [{ type: 'user.deleted', userId: '8', at: T0 }], T0);
+        assert.equal(await meta.getMemberRole('app1', '605', '8'), null);
+        assert.equal(await meta.getMemberRole('app1', '606', '8'), null);
+        assert.equal(await meta.getMemberRole('app2', '605', '8'), 'owner');
+      });
+
+      it('membership_url per app: null until set, back to null when cleared', async (meta) => {
+        assert.equal(await meta.getMembershipUrl('app1'), null);
+        await meta.setMembershipUrl('app1', 'https://im.example/ferry');
+        assert.equal(await meta.getMembershipUrl('app1'), 'https://im.example/ferry');
+        assert.equal(await meta.getMembershipUrl('app2'), null);
+        await meta.setMembershipUrl('app1', null);
+        assert.equal(await meta.getMembershipUrl('app1'), null);
+      });
+    });
+
     describe('files', () => {
       it('createFile then getFile gives the record back exactly, int64 ids included; an unknown id is null', async (meta) => {
         const chat = fileRecord({ ownerId: ABOVE_2_53, toId: INT64_MAX, toType: 2, fileType: 200 });

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { ForbiddenKeyError, parseAdminJson } from '../../src/http/admin-json.ts';
+import { ForbiddenKeyError, parseAdminJson } from '../../src/primitives/exact-json.ts';
 
 const INT64_MAX = 9223372036854775807n;
 const SAFE = BigInt(Number.MAX_SAFE_INTEGER);

@@ -7,7 +7,8 @@ import { AdminError, AdminService, adminStatusOf } from '../../admin/admin-servi
 import { FerryError } from '../../errors.ts';
 import { createPublicLink, MAX_LINK_TTL_S } from '../../pipelines/links.ts';
 import type { Services } from '../../services.ts';
-import { ForbiddenKeyError, parseAdminJson } from '../admin-json.ts';
+import { ForbiddenKeyError, parseAdminJson } from '../../primitives/exact-json.ts';
+import { membershipAdminRoutes } from './admin-members.ts';
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
@@ -112,6 +113,14 @@ export async function adminRoutes(fastify: FastifyInstance, opts: { services: Se
   app.delete('/admin/apps/:app_id/groups/:group_id/members/:user_id', { schema: { params: memberParams } }, async (req) =>
     admin.removeMember(req.params.app_id, req.params.group_id, req.params.user_id),
   );
+
+  membershipAdminRoutes(app, opts.services);
+  // Any admin change may touch membership: this node's short-lived copies go before the answer
+  // is sent, so the caller's next request sees the change (other nodes within a second).
+  app.addHook('onSend', async (req, _reply, payload) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') opts.services.membership.forget();
+    return payload;
+  });
 
   // An expiring, token-free link to a file (or its thumbnail or cover): pipelines/links.ts.
   app.post('/admin/apps/:app_id/links', { schema: { params: appParams, body: linkBody } }, async (req, reply) =>

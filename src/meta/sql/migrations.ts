@@ -84,6 +84,58 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0004_membership': {
+    async up(db: Kysely<unknown>) {
+      // Membership that follows the operator's IM server (docs/membership.md).
+      await db.schema.alterTable('groups').addColumn('version', 'bigint').execute();
+      // Lanying shows a group's history to new members unless told otherwise.
+      await db.schema.alterTable('groups').addColumn('history_visible', 'integer', (c) => c.notNull().defaultTo(1)).execute();
+      // A dismissed group is kept as a row so that events older than its dismissal stay ignored.
+      await db.schema.alterTable('groups').addColumn('dismissed_at', 'bigint').execute();
+      await db.schema.alterTable('group_members').addColumn('joined_at', 'bigint').execute();
+      // user.deleted takes a user out of every group of the app at once.
+      await db.schema.createIndex('group_members_user').on('group_members').columns(['app_id', 'user_id']).execute();
+      // The newest event applied per (group, user); group-wide events use user_id '' and
+      // user-wide ones group_id '', so an older event never undoes a newer one.
+      await db.schema
+        .createTable('membership_clock')
+        .addColumn('app_id', 'text', (c) => c.notNull())
+        .addColumn('group_id', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('membership_clock_pk', ['app_id', 'group_id', 'user_id'])
+        .execute();
+      // What the IM server answered when asked, shared by every node: a known answer never
+      // costs a download a remote call.
+      await db.schema
+        .createTable('membership_answers')
+        .addColumn('app_id', 'text', (c) => c.notNull())
+        .addColumn('group_id', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('member', 'integer', (c) => c.notNull())
+        .addColumn('role', 'text')
+        .addColumn('joined_at', 'bigint')
+        .addColumn('asked_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('membership_answers_pk', ['app_id', 'group_id', 'user_id'])
+        .execute();
+      // Events Ferry accepted but whose effect (file deletion) is another part's work.
+      await db.schema
+        .createTable('recorded_events')
+        .addColumn('app_id', 'text', (c) => c.notNull())
+        .addColumn('event_key', 'text', (c) => c.notNull())
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('payload', 'text', (c) => c.notNull())
+        .addColumn('at', 'bigint', (c) => c.notNull())
+        .addColumn('received_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('recorded_events_pk', ['app_id', 'event_key'])
+        .execute();
+      await db.schema
+        .createTable('membership_settings')
+        .addColumn('app_id', 'text', (c) => c.primaryKey())
+        .addColumn('membership_url', 'text')
+        .execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -16,6 +16,9 @@ interface GroupsTable {
   group_id: string;
   owner_id: string;
   created_at: BigIntColumn;
+  version: ColumnType<number | string | null, number | null | undefined, number | null>;
+  history_visible: ColumnType<number, number | undefined, number>;
+  dismissed_at: ColumnType<number | string | null, number | null | undefined, number | null>;
 }
 
 interface GroupMembersTable {
@@ -23,6 +26,38 @@ interface GroupMembersTable {
   group_id: string;
   user_id: string;
   role: string;
+  joined_at: ColumnType<number | string | null, number | null | undefined, number | null>;
+}
+
+interface MembershipClockTable {
+  app_id: string;
+  group_id: string;
+  user_id: string;
+  at: BigIntColumn;
+}
+
+interface MembershipAnswersTable {
+  app_id: string;
+  group_id: string;
+  user_id: string;
+  member: number;
+  role: string | null;
+  joined_at: BigIntColumn | null;
+  asked_at: BigIntColumn;
+}
+
+interface RecordedEventsTable {
+  app_id: string;
+  event_key: string;
+  type: string;
+  payload: string;
+  at: BigIntColumn;
+  received_at: BigIntColumn;
+}
+
+interface MembershipSettingsTable {
+  app_id: string;
+  membership_url: string | null;
 }
 
 export interface FilesTable {
@@ -72,4 +107,8 @@ export interface Database {
   files: FilesTable;
   derivatives: DerivativesTable;
   leases: LeasesTable;
+  membership_clock: MembershipClockTable;
+  membership_answers: MembershipAnswersTable;
+  recorded_events: RecordedEventsTable;
+  membership_settings: MembershipSettingsTable;
 }

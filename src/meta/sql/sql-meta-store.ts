@@ -14,9 +14,18 @@ import type {
   GroupRecord,
   MemberRole,
   MetaStore,
+  ChangeOutcome,
+  GroupSettings,
+  MemberEntry,
+  MembershipAnswer,
+  MembershipChange,
+  MembershipFacts,
+  RecordedEvent,
+  ReplaceResult,
 } from '../meta-store.ts';
 import { AlreadyExistsError } from '../meta-store.ts';
 import type { Database, DerivativesTable, FilesTable } from './schema.ts';
+import { applyChanges, MEMBER_BATCH, memberRows } from './membership-sql.ts';
 import { migrationProvider } from './migrations.ts';
 import { classifyDatabaseError } from '../db-errors.ts';
 
@@ -129,7 +138,7 @@ export class SqlMetaStore implements MetaStore {
       await tx
         .insertInto('groups')
         .values({ app_id: group.appId, group_id: group.groupId, owner_id: group.ownerId, created_at: Date.now() })
-        .onConflict((oc) => oc.columns(['app_id', 'group_id']).doUpdateSet({ owner_id: group.ownerId }))
+        .onConflict((oc) => oc.columns(['app_id', 'group_id']).doUpdateSet({ owner_id: group.ownerId, dismissed_at: null }))
         .execute();
       // A group has one owner: a previous owner stays in the group as a plain member.
       await tx
@@ -154,6 +163,7 @@ export class SqlMetaStore implements MetaStore {
       .select(['app_id', 'group_id', 'owner_id'])
       .where('app_id', '=', appId)
       .where('group_id', '=', groupId)
+      .where('dismissed_at', 'is', null)
       .executeTakeFirst();
     return row ? { appId: row.app_id, groupId: row.group_id, ownerId: row.owner_id } : null;
   }
@@ -197,6 +207,187 @@ export class SqlMetaStore implements MetaStore {
       .where('user_id', '=', userId)
       .executeTakeFirst();
     return row ? (row.role as MemberRole) : null;
+  }
+
+  // ── membership (issue 9): queries in membership-sql.ts ──
+
+  async getMembership(appId: string, groupId: string, userId: string): Promise<MembershipFacts> {
+    const [g, m, a] = await Promise.all([
+      this.db
+        .selectFrom('groups')
+        .select(['owner_id', 'version', 'history_visible', 'dismissed_at'])
+        .where('app_id', '=', appId)
+        .where('group_id', '=', groupId)
+        .executeTakeFirst(),
+      this.db
+        .selectFrom('group_members')
+        .select(['role', 'joined_at'])
+        .where('app_id', '=', appId)
+        .where('group_id', '=', groupId)
+        .where('user_id', '=', userId)
+        .executeTakeFirst(),
+      this.db
+        .selectFrom('membership_answers')
+        .select(['member', 'role', 'joined_at', 'asked_at'])
+        .where('app_id', '=', appId)
+        .where('group_id', '=', groupId)
+        .where('user_id', '=', userId)
+        .executeTakeFirst(),
+    ]);
+    const dismissed = g !== undefined && g.dismissed_at !== null;
+    const live = dismissed ? undefined : g;
+    return {
+      dismissed,
+      group: live ? { ownerId: live.owner_id, version: numOrNull(live.version), historyVisible: Number(live.history_visible) !== 0 } : null,
+      member: live && m ? { role: m.role as MemberRole, joinedAt: numOrNull(m.joined_at) } : null,
+      answer: a
+        ? { member: Number(a.member) !== 0, role: (a.role as MemberRole | null) ?? null, joinedAt: numOrNull(a.joined_at), askedAt: num(a.asked_at) }
+        : null,
+    };
+  }
+
+  async replaceMembers(appId: string, groupId: string, members: MemberEntry[], opts: { version?: number; now: number }): Promise<ReplaceResult> {
+    const owner = members.find((m) => m.role === 'owner')?.userId ?? '';
+    return this.db.transaction().execute(async (tx) => {
+      const existing = await tx
+        .selectFrom('groups')
+        .select(['version', 'dismissed_at'])
+        .where('app_id', '=', appId)
+        .where('group_id', '=', groupId)
+        .executeTakeFirst();
+      const stored = existing ? numOrNull(existing.version) : null;
+      if (opts.version !== undefined && stored !== null && opts.version <= stored) return { applied: false, version: stored };
+      const version = opts.version ?? stored;
+      await tx
+        .insertInto('groups')
+        .values({ app_id: appId, group_id: groupId, owner_id: owner, created_at: opts.now, version })
+        .onConflict((oc) => oc.columns(['app_id', 'group_id']).doUpdateSet({ owner_id: owner, version, dismissed_at: null }))
+        .execute();
+      await tx.deleteFrom('group_members').where('app_id', '=', appId).where('group_id', '=', groupId).execute();
+      await tx.deleteFrom('membership_answers').where('app_id', '=', appId).where('group_id', '=', groupId).execute();
+      for (let i = 0; i < members.length; i += MEMBER_BATCH) {
+        await tx.insertInto('group_members').values(memberRows(appId, groupId, members.slice(i, i + MEMBER_BATCH))).execute();
+      }
+      return { applied: true, version, count: members.length };
+    });
+  }
+
+  async addMembers(appId: string, groupId: string, members: MemberEntry[], now: number): Promise<void> {
+    await this.db.transaction().execute(async (tx) => {
+      await tx
+        .insertInto('groups')
+        .values({ app_id: appId, group_id: groupId, owner_id: members.find((m) => m.role === 'owner')?.userId ?? '', created_at: now })
+        .onConflict((oc) => oc.columns(['app_id', 'group_id']).doUpdateSet({ dismissed_at: null }))
+        .execute();
+      const owner = members.find((m) => m.role === 'owner');
+      if (owner) {
+        await tx.updateTable('groups').set({ owner_id: owner.userId }).where('app_id', '=', appId).where('group_id', '=', groupId).execute();
+        await tx
+          .updateTable('group_members')
+          .set({ role: 'member' })
+          .where('app_id', '=', appId)
+          .where('group_id', '=', groupId)
+          .where('role', '=', 'owner')
+          .execute();
+      }
+      for (let i = 0; i < members.length; i += MEMBER_BATCH) {
+        await tx
+          .insertInto('group_members')
+          .values(memberRows(appId, groupId, members.slice(i, i + MEMBER_BATCH)))
+          .onConflict((oc) =>
+            oc.columns(['app_id', 'group_id', 'user_id']).doUpdateSet((eb) => ({ role: eb.ref('excluded.role'), joined_at: eb.ref('excluded.joined_at') })),
+          )
+          .execute();
+      }
+    });
+  }
+
+  async listMembers(appId: string, groupId: string): Promise<(GroupSettings & { members: MemberEntry[] }) | null> {
+    const g = await this.db
+      .selectFrom('groups')
+      .select(['owner_id', 'version', 'history_visible'])
+      .where('app_id', '=', appId)
+      .where('group_id', '=', groupId)
+      .where('dismissed_at', 'is', null)
+      .executeTakeFirst();
+    if (!g) return null;
+    const rows = await this.db
+      .selectFrom('group_members')
+      .select(['user_id', 'role', 'joined_at'])
+      .where('app_id', '=', appId)
+      .where('group_id', '=', groupId)
+      .orderBy('user_id')
+      .execute();
+    return {
+      ownerId: g.owner_id,
+      version: numOrNull(g.version),
+      historyVisible: Number(g.history_visible) !== 0,
+      members: rows.map((r) => ({ userId: r.user_id, role: r.role as MemberRole, joinedAt: numOrNull(r.joined_at) })),
+    };
+  }
+
+  async dismissGroup(appId: string, groupId: string, at: number): Promise<boolean> {
+    return this.db.transaction().execute(async (tx) => {
+      const res = await tx
+        .updateTable('groups')
+        .set({ dismissed_at: at })
+        .where('app_id', '=', appId)
+        .where('group_id', '=', groupId)
+        .where('dismissed_at', 'is', null)
+        .executeTakeFirst();
+      await tx.deleteFrom('group_members').where('app_id', '=', appId).where('group_id', '=', groupId).execute();
+      await tx.deleteFrom('membership_answers').where('app_id', '=', appId).where('group_id', '=', groupId).execute();
+      return Number(res.numUpdatedRows) > 0;
+    });
+  }
+
+  async setHistoryVisible(appId: string, groupId: string, visible: boolean): Promise<boolean> {
+    const res = await this.db
+      .updateTable('groups')
+      .set({ history_visible: visible ? 1 : 0 })
+      .where('app_id', '=', appId)
+      .where('group_id', '=', groupId)
+      .where('dismissed_at', 'is', null)
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows) > 0;
+  }
+
+  async applyMembershipChanges(appId: string, changes: MembershipChange[], now: number): Promise<ChangeOutcome[]> {
+    return this.db.transaction().execute((tx) => applyChanges(tx, appId, changes, now));
+  }
+
+  async putMembershipAnswer(appId: string, groupId: string, userId: string, a: MembershipAnswer): Promise<void> {
+    const values = { member: a.member ? 1 : 0, role: a.role, joined_at: a.joinedAt, asked_at: a.askedAt };
+    await this.db
+      .insertInto('membership_answers')
+      .values({ app_id: appId, group_id: groupId, user_id: userId, ...values })
+      .onConflict((oc) => oc.columns(['app_id', 'group_id', 'user_id']).doUpdateSet(values))
+      .execute();
+  }
+
+  async getMembershipUrl(appId: string): Promise<string | null> {
+    const row = await this.db.selectFrom('membership_settings').select('membership_url').where('app_id', '=', appId).executeTakeFirst();
+    return row?.membership_url ?? null;
+  }
+
+  async setMembershipUrl(appId: string, url: string | null): Promise<void> {
+    await this.db
+      .insertInto('membership_settings')
+      .values({ app_id: appId, membership_url: url })
+      .onConflict((oc) => oc.column('app_id').doUpdateSet({ membership_url: url }))
+      .execute();
+  }
+
+  async listRecordedEvents(appId: string, limit: number): Promise<RecordedEvent[]> {
+    const rows = await this.db
+      .selectFrom('recorded_events')
+      .select(['type', 'payload', 'at', 'received_at'])
+      .where('app_id', '=', appId)
+      .orderBy('received_at')
+      .orderBy('at')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({ type: r.type, payload: r.payload, at: num(r.at), receivedAt: num(r.received_at) }));
   }
 
   /**

@@ -1,0 +1,133 @@
+// Who belongs to which group, as the access rules ask it. Ferry's own table answers first (fed
+// by bulk pushes and signed events); what it does not know is asked of the operator's IM server
+// and the answer is kept in the shared database, so a known answer never costs a download a
+// remote call on any node. The rules of the design brief:
+//   - a "member" answer is used for FERRY_MEMBERSHIP_TTL_S (300 s);
+//   - a refusal always rests on two noes, the second one fresh: a "no" younger than 5 s counts
+//     as the first, otherwise Ferry asks twice. So a user who joined a moment ago is served.
+//   - when the IM server cannot answer, the last answer is used up to FERRY_MEMBERSHIP_STALE_S
+//     (600 s); past that the request gets 60040 "membership unavailable", never "not a member";
+//   - one ask per (group, user) in flight on a node, however many downloads wait for it.
+// Each node keeps what it read for LOCAL_TTL_MS only, so an event or push received by any node
+// is in force on every node within a second.
+import { LRUCache } from 'lru-cache';
+import type { Logger } from 'pino';
+import type { AppRegistry } from '../auth/app-registry.ts';
+import type { MembershipConfig } from '../config.ts';
+import { Codes, FerryError } from '../errors.ts';
+import type { GroupRecord, MemberRole, MembershipAnswer, MetaStore } from '../meta/meta-store.ts';
+import { LocalSingleFlight } from '../primitives/single-flight.ts';
+import { askImServer, type ImAnswer } from './im-server.ts';
+
+/** What the access rules need to know about one user in one group. */
+export interface MemberState {
+  /** null: not a member */
+  role: MemberRole | null;
+  /** when they joined (ms); null: unknown, treated as "since always" */
+  joinedAt: number | null;
+  historyVisible: boolean;
+  /** false: Ferry knows no such group (and has no IM server to ask) */
+  groupKnown: boolean;
+}
+
+/** how long a node reuses what it read, well under the one second an event may take to reach every node */
+export const LOCAL_TTL_MS = 500;
+/** an app's membership_url is read again after this */
+const URL_TTL_MS = 1_000;
+
+export class Membership {
+  private readonly local = new LRUCache<string, { state: MemberState; until: number }>({ max: 50_000 });
+  private readonly urls = new LRUCache<string, { url: string | undefined; until: number }>({ max: 10_000 });
+  private readonly flights = new LocalSingleFlight();
+
+  constructor(
+    private readonly meta: MetaStore,
+    private readonly apps: AppRegistry,
+    private readonly config: MembershipConfig,
+    private readonly log: Logger,
+  ) {}
+
+  /** Ferry's group, or (with an IM server to ask) any group: the IM server owns which exist. */
+  async getGroup(appId: string, groupId: string): Promise<GroupRecord | null> {
+    const g = await this.meta.getGroup(appId, groupId);
+    if (g) return g;
+    return (await this.urlFor(appId)) ? { appId, groupId, ownerId: '' } : null;
+  }
+
+  async getMemberRole(appId: string, groupId: string, userId: string): Promise<MemberRole | null> {
+    return (await this.memberState(appId, groupId, userId)).role;
+  }
+
+  async memberState(appId: string, groupId: string, userId: string): Promise<MemberState> {
+    const key = `${appId}\n${groupId}\n${userId}`;
+    const hit = this.local.get(key);
+    if (hit && hit.until > Date.now()) return hit.state;
+    // The read of the table sits inside the flight too: a download that read "unknown" just
+    // before another one's ask was stored would otherwise ask a second time.
+    return this.flights.run(key, () => this.lookup(appId, groupId, userId, key));
+  }
+
+  /** This node's copies go at once (the other nodes' within LOCAL_TTL_MS). */
+  forget(): void {
+    this.local.clear();
+    this.urls.clear();
+  }
+
+  private keep(key: string, state: MemberState): MemberState {
+    this.local.set(key, { state, until: Date.now() + LOCAL_TTL_MS });
+    return state;
+  }
+
+  private async lookup(appId: string, groupId: string, userId: string, key: string): Promise<MemberState> {
+    const facts = await this.meta.getMembership(appId, groupId, userId);
+    const historyVisible = facts.group?.historyVisible ?? true;
+    if (facts.member) return this.keep(key, { role: facts.member.role, joinedAt: facts.member.joinedAt, historyVisible, groupKnown: true });
+    const url = facts.dismissed ? undefined : await this.urlFor(appId);
+    if (!url) return this.keep(key, { role: null, joinedAt: null, historyVisible, groupKnown: facts.group !== null });
+
+    const now = Date.now();
+    const known = facts.answer;
+    const fromAnswer = (a: { member: boolean; role: MemberRole | null; joinedAt: number | null }): MemberState => ({
+      role: a.member ? (a.role ?? 'member') : null,
+      joinedAt: a.member ? a.joinedAt : null,
+      historyVisible,
+      groupKnown: true,
+    });
+    if (known?.member && now - known.askedAt < this.config.ttlMs) return this.keep(key, fromAnswer(known));
+
+    let answer = await this.ask(url, appId, groupId, userId);
+    const firstNoAt = known && !known.member && now - known.askedAt < this.config.noTtlMs ? known.askedAt : null;
+    if (answer.kind === 'answer' && !answer.member && firstNoAt === null) {
+      // A "no" is asked again once before any refusal: the join may be landing right now.
+      const again = await this.ask(url, appId, groupId, userId);
+      if (again.kind === 'answer') answer = again;
+    }
+    if (answer.kind === 'unavailable') {
+      if (known && now - known.askedAt < this.config.staleMs) {
+        this.log.warn({ appId, groupId, userId, why: answer.why, answerAgeMs: now - known.askedAt }, 'IM server did not answer a membership question; using its last answer');
+        return fromAnswer(known);
+      }
+      this.log.warn({ appId, groupId, userId, why: answer.why }, 'IM server did not answer a membership question and no recent answer is known');
+      throw new FerryError(Codes.MEMBERSHIP_UNAVAILABLE, 'membership unavailable: the IM server could not be asked whether this user is in the group; try again shortly');
+    }
+    const stored: MembershipAnswer = { member: answer.member, role: answer.role, joinedAt: answer.joinedAt, askedAt: Date.now() };
+    await this.meta.putMembershipAnswer(appId, groupId, userId, stored);
+    const state = fromAnswer(stored);
+    // A "no" is not kept on the node: the next request asks again (rule above).
+    return stored.member ? this.keep(key, state) : state;
+  }
+
+  private async ask(url: string, appId: string, groupId: string, userId: string): Promise<ImAnswer> {
+    const keys = await this.apps.get(appId);
+    if (!keys) return { kind: 'unavailable', why: 'unknown app' };
+    return askImServer(url, { appId, groupId, userId, secret: keys.app.secret }, this.config.timeoutMs);
+  }
+
+  private async urlFor(appId: string): Promise<string | undefined> {
+    const hit = this.urls.get(appId);
+    if (hit && hit.until > Date.now()) return hit.url;
+    const url = (await this.meta.getMembershipUrl(appId)) ?? this.config.url;
+    this.urls.set(appId, { url, until: Date.now() + URL_TTL_MS });
+    return url;
+  }
+}
