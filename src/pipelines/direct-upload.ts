@@ -12,6 +12,7 @@ import { UploadGuard } from '../media/upload-guard.ts';
 import type { FileRecord } from '../meta/meta-store.ts';
 import type { Services } from '../services.ts';
 import { STALE_CLAIM_MS } from './upload.ts';
+import { countUpload, refuseQuarantined } from './lifecycle.ts';
 
 /** The content type a direct PUT must carry (signed into the URL): what Android sends. */
 const DIRECT_UPLOAD_CONTENT_TYPE = 'application/octet-stream';
@@ -53,7 +54,11 @@ export async function confirmDirectUpload(s: Services, file: FileRecord): Promis
     const typed = guard.contentType;
     await pipeline(await s.bytes.read(file.storageKey), guard, sink);
     const contentType = await typed;
-    return await s.meta.completeUpload(file.id, { size: guard.bytes, sha256: guard.digest(), contentType, fileName: null }, Date.now());
+    const sha256 = guard.digest();
+    await refuseQuarantined(s, file.appId, sha256);
+    const ready = await s.meta.completeUpload(file.id, { size: guard.bytes, sha256, contentType, fileName: null }, Date.now());
+    await countUpload(s, ready, guard.bytes);
+    return ready;
   } catch (err) {
     if (err instanceof FerryError) await s.bytes.delete(file.storageKey).catch(() => {});
     await s.meta.releaseSlot(file.id).catch(() => {});

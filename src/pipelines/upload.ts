@@ -13,6 +13,7 @@ import type { FileRecord } from '../meta/meta-store.ts';
 import type { StagedObject } from '../bytes/byte-store.ts';
 import { StorageError } from '../bytes/byte-store.ts';
 import type { Services } from '../services.ts';
+import { countUpload, refuseQuarantined } from './lifecycle.ts';
 
 /** An upload's claim is refreshed this often while bytes arrive... */
 const HEARTBEAT_MS = 30_000;
@@ -69,6 +70,7 @@ async function runUpload(s: Services, slotId: string, receive: Receive): Promise
       return up;
     });
     if (!result) throw new FerryError(Codes.NO_FILE_PART, 'no file part: send the file in a multipart part named "file", or as a raw PUT body');
+    await refuseQuarantined(s, file.appId, result.sha256);
     await result.object.commit();
     const media = await measureMedia(s, file.storageKey, result);
     try {
@@ -81,6 +83,7 @@ async function runUpload(s: Services, slotId: string, receive: Receive): Promise
       await s.bytes.delete(file.storageKey).catch(() => {});
       throw err instanceof StorageError ? err : new StorageError(`could not record the upload: ${(err as Error).message}`, { cause: err });
     }
+    await countUpload(s, file, result.size);
   } catch (err) {
     await Promise.all(staged.map((u) => u.object.discard().catch(() => {})));
     await s.meta.releaseSlot(file.id).catch((e: unknown) => s.log.error({ err: e }, 'could not release upload slot'));

@@ -1,0 +1,66 @@
+// The operator's file routes (design brief, "Files, for operators"): look a file up, delete,
+// quarantine and release URLs, erase a user's files, read the audit log. Registered on the admin
+// plugin's instance, so the admin key, JSON parser and error handler apply.
+import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { AdminError } from '../../admin/admin-service.ts';
+import { isValidAppId } from '../../auth/credentials.ts';
+import { canonicalId } from '../../ids.ts';
+import { deleteUrls, eraseUser, lookupFile, MAX_URLS, quarantineUrls, releaseUrls } from '../../pipelines/lifecycle.ts';
+import type { Services } from '../../services.ts';
+
+const appParams = Type.Object({ app_id: Type.String() });
+const userParams = Type.Object({ app_id: Type.String(), user_id: Type.String() });
+// Items are checked one by one: a malformed URL is a result of its own, not a failed request.
+const urls = Type.Array(Type.Unknown(), { minItems: 1, maxItems: MAX_URLS });
+const deleteBody = Type.Object({ urls, all_copies: Type.Optional(Type.Boolean()) });
+const quarantineBody = Type.Object({ urls, reason: Type.String({ minLength: 1, maxLength: 1000 }) });
+const releaseBody = Type.Object({ urls });
+const lookupQuery = Type.Object({ url: Type.String({ minLength: 1, maxLength: 8192 }) });
+const auditQuery = Type.Object({
+  before: Type.Optional(Type.String({ maxLength: 64 })),
+  limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,4}$' })),
+});
+
+export function fileAdminRoutes(fastify: FastifyInstance, s: Services): void {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  const appOf = (appId: string) => {
+    if (!isValidAppId(appId)) throw new AdminError(404, `app ${appId} not found`);
+    return appId;
+  };
+
+  app.get('/admin/apps/:app_id/files', { schema: { params: appParams, querystring: lookupQuery } }, async (req) =>
+    lookupFile(s, appOf(req.params.app_id), req.query.url),
+  );
+
+  app.post('/admin/apps/:app_id/files/delete', { schema: { params: appParams, body: deleteBody } }, async (req) =>
+    deleteUrls(s, appOf(req.params.app_id), req.body.urls, { allCopies: req.body.all_copies }, 'admin-key'),
+  );
+
+  app.post('/admin/apps/:app_id/files/quarantine', { schema: { params: appParams, body: quarantineBody } }, async (req) =>
+    quarantineUrls(s, appOf(req.params.app_id), req.body.urls, req.body.reason, 'admin-key'),
+  );
+
+  app.post('/admin/apps/:app_id/files/release', { schema: { params: appParams, body: releaseBody } }, async (req) =>
+    releaseUrls(s, appOf(req.params.app_id), req.body.urls, 'admin-key'),
+  );
+
+  app.delete('/admin/apps/:app_id/users/:user_id/files', { schema: { params: userParams } }, async (req) => {
+    const userId = canonicalId(req.params.user_id);
+    if (userId === null) throw new AdminError(400, 'user_id must be a positive 64-bit integer');
+    return eraseUser(s, appOf(req.params.app_id), userId, 'admin-key');
+  });
+
+  app.get('/admin/apps/:app_id/audit', { schema: { params: appParams, querystring: auditQuery } }, async (req) => {
+    const appId = appOf(req.params.app_id);
+    if (!(await s.meta.getApp(appId))) throw new AdminError(404, `app ${appId} not found`);
+    const limit = Math.min(Math.max(Number(req.query.limit ?? 100), 1), 1000);
+    const entries = await s.meta.listAudit(appId, req.query.before ?? null, limit);
+    return {
+      entries: entries.map((e) => ({ id: e.id, at: e.at, actor: e.actor, action: e.action, target: e.target, detail: e.detail === null ? null : (JSON.parse(e.detail) as unknown) })),
+      // the next page: pass it as ?before=
+      next: entries.length === limit ? entries[entries.length - 1]!.id : null,
+    };
+  });
+}
