@@ -14,6 +14,7 @@ import type { StagedObject } from '../bytes/byte-store.ts';
 import { StorageError } from '../bytes/byte-store.ts';
 import type { Services } from '../services.ts';
 import { countUpload, refuseQuarantined } from './lifecycle.ts';
+import { quotaError, quotaRoom } from './app-settings.ts';
 
 /** An upload's claim is refreshed this often while bytes arrive... */
 const HEARTBEAT_MS = 30_000;
@@ -105,7 +106,11 @@ async function measureMedia(s: Services, key: string, up: StagedUpload): Promise
 
 async function stageUpload(s: Services, file: FileRecord, source: Readable, fileName: string | null): Promise<StagedUpload> {
   const type = file.kind === 'chat' ? fileTypeInfo(file.fileType) : AVATAR_TYPE;
-  const guard = new UploadGuard(type.kind, s.config.limits[type.limit]);
+  const typeLimit = s.config.limits[type.limit];
+  // A quota that leaves less than the type's limit stops the upload while it streams.
+  const room = await quotaRoom(s, file.appId, file.ownerId);
+  const quotaBinds = room.code !== null && room.bytes < typeLimit;
+  const guard = new UploadGuard(type.kind, quotaBinds ? Math.max(0, room.bytes) : typeLimit);
   const onShutdown = () => source.destroy(new FerryError(Codes.SHUTTING_DOWN, 'Ferry is shutting down: upload again'));
   s.uploads.signal.addEventListener('abort', onShutdown, { once: true });
   // pipe(), not pipeline(): when the guard refuses the file, the request must stay open so the
@@ -131,6 +136,7 @@ async function stageUpload(s: Services, file: FileRecord, source: Readable, file
     guard.destroy();
     // Drain what the client still sends, so the error answer reaches it instead of a reset.
     if (!source.destroyed) source.resume();
+    if (quotaBinds && room.code !== null && err instanceof FerryError && err.code === Codes.TOO_LARGE) throw quotaError(room.code);
     if (err instanceof FerryError || err instanceof StorageError) throw err;
     throw new FerryError(Codes.UPLOAD_ABORTED, 'upload was interrupted before the file was complete');
   } finally {

@@ -7,8 +7,9 @@ import { Type } from 'typebox';
 import { AdminError } from '../../admin/admin-service.ts';
 import { isValidAppId } from '../../auth/credentials.ts';
 import { canonicalId } from '../../ids.ts';
-import { deleteUrls, eraseUser, lookupFile, MAX_URLS, quarantineUrls, releaseUrls } from '../../pipelines/lifecycle.ts';
+import { audit, deleteUrls, eraseUser, lookupFile, MAX_URLS, quarantineUrls, releaseUrls } from '../../pipelines/lifecycle.ts';
 import type { Services } from '../../services.ts';
+import { KINDS, loadSettings, patchSettings } from '../../pipelines/app-settings.ts';
 
 const appParams = Type.Object({ app_id: Type.String() });
 const userParams = Type.Object({ app_id: Type.String(), user_id: Type.String() });
@@ -22,6 +23,19 @@ const auditQuery = Type.Object({
   before: Type.Optional(Type.String({ maxLength: 64 })),
   limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,4}$' })),
 });
+
+const days = Type.Integer({ minimum: 0, maximum: 36500 });
+const bytes = Type.Union([Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }), Type.Null()]);
+const settingsBody = Type.Object(
+  {
+    retention_days: Type.Optional(Type.Object(Object.fromEntries(KINDS.map((k) => [k, Type.Optional(days)])), { additionalProperties: false })),
+    quota: Type.Optional(Type.Object({ app_bytes: Type.Optional(bytes), user_daily_bytes: Type.Optional(bytes) }, { additionalProperties: false })),
+    membership_url: Type.Optional(Type.Union([Type.String({ maxLength: 2048, pattern: '^https?://' }), Type.Null()])),
+  },
+  { additionalProperties: false },
+);
+/** heaviest users listed by GET …/usage */
+const TOP_USERS = 20;
 
 export function fileAdminRoutes(fastify: FastifyInstance, s: Services): void {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
@@ -50,6 +64,44 @@ export function fileAdminRoutes(fastify: FastifyInstance, s: Services): void {
     const userId = canonicalId(req.params.user_id);
     if (userId === null) throw new AdminError(400, 'user_id must be a positive 64-bit integer');
     return eraseUser(s, appOf(req.params.app_id), userId, 'admin-key');
+  });
+
+  const existing = async (appId: string) => {
+    const app = await s.meta.getApp(appOf(appId));
+    if (!app) throw new AdminError(404, `app ${appId} not found`);
+    return app;
+  };
+
+  app.get('/admin/apps/:app_id', { schema: { params: appParams } }, async (req) => {
+    const a = await existing(req.params.app_id);
+    return { app_id: a.appId, created_at: a.createdAt, settings: await loadSettings(s, a.appId) };
+  });
+
+  app.patch('/admin/apps/:app_id', { schema: { params: appParams, body: settingsBody } }, async (req) => {
+    const a = await existing(req.params.app_id);
+    const settings = await patchSettings(s, a.appId, req.body);
+    await audit(s.meta, a.appId, 'admin-key', 'app.settings', a.appId, req.body);
+    return { app_id: a.appId, created_at: a.createdAt, settings };
+  });
+
+  app.get('/admin/apps/:app_id/usage', { schema: { params: appParams } }, async (req) => {
+    const a = await existing(req.params.app_id);
+    const rows = await s.meta.getUsage(a.appId);
+    const byKind: Record<string, { bytes: number; files: number }> = {};
+    const users = new Map<string, { user_id: string; bytes: number; files: number }>();
+    for (const r of rows) {
+      if (r.userId === '*') {
+        byKind[r.kind] = { bytes: r.bytes, files: r.files };
+        continue;
+      }
+      const u = users.get(r.userId) ?? { user_id: r.userId, bytes: 0, files: 0 };
+      u.bytes += r.bytes;
+      u.files += r.files;
+      users.set(r.userId, u);
+    }
+    const total = Object.values(byKind).reduce((t, k) => ({ bytes: t.bytes + k.bytes, files: t.files + k.files }), { bytes: 0, files: 0 });
+    const heaviest = [...users.values()].filter((u) => u.bytes > 0).sort((x, y) => y.bytes - x.bytes || x.user_id.localeCompare(y.user_id)).slice(0, TOP_USERS);
+    return { app_id: a.appId, ...total, by_kind: byKind, heaviest_users: heaviest };
   });
 
   app.get('/admin/apps/:app_id/audit', { schema: { params: appParams, querystring: auditQuery } }, async (req) => {
