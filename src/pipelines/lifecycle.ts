@@ -126,6 +126,11 @@ async function deleteOne(s: Services, appId: string, refId: string): Promise<Ref
   return done;
 }
 
+/** Delete one reference by id (a group shared file's); the bytes go if it was the last. */
+export async function deleteReference(s: Services, appId: string, refId: string): Promise<void> {
+  await deleteOne(s, appId, refId);
+}
+
 /** Delete references; with allCopies every reference of the same file (every forward) too. */
 async function deleteRefs(s: Services, appId: string, ref: FileRef, allCopies: boolean): Promise<{ copies: number; bytesRemoved: boolean }> {
   const targets = allCopies ? await s.meta.listRefsOfFile(ref.fileId) : [ref];
