@@ -73,6 +73,14 @@ const SCALE_OUT_INTEGRATION = [
   // Every download outcome with the bucket underneath: 302 to a presigned URL (signed for the
   // public endpoint, reused in its window) and the bucket answering it, ranges included.
   'test/integration/download-outcomes.test.ts',
+  // Deletion: the bytes and derivatives leave the bucket with a file's last reference, a
+  // deleted URL is refused at once (state read from PostgreSQL, never a node's cache), a
+  // download streaming from the bucket when the delete lands ends cleanly; quarantine on
+  // PostgreSQL blocks a re-upload before anything is committed to the bucket.
+  'test/integration/lifecycle.test.ts',
+  // Quotas: an upload refused while streaming into a multipart upload leaves nothing in the
+  // bucket; usage counters (upserts) on PostgreSQL.
+  'test/integration/quotas.test.ts',
 ];
 
 // A renamed or removed file must not drop out of the scale-out pass unnoticed.

@@ -12,6 +12,8 @@ export const Codes = {
   NO_PERMISSION: 10010,
   GROUP_NOT_FOUND: 20001,
   NOT_GROUP_MEMBER: 20002,
+  SHARED_FILE_NOT_FOUND: 20022,
+  SHARED_FILE_NO_PERMISSION: 20023,
   APP_NOT_FOUND: 40000,
 
   BAD_FILE_SIGN: 60001,
@@ -39,6 +41,11 @@ export const Codes = {
   BAD_LINK: 60030,
   // membership (6004x): the operator's IM server
   MEMBERSHIP_UNAVAILABLE: 60040,
+  // lifecycle (6005x): deletion, quarantine, quotas
+  FILE_DELETED: 60050,
+  FILE_QUARANTINED: 60051,
+  QUOTA_APP_BYTES: 60052,
+  QUOTA_USER_DAILY: 60053,
   INTERNAL: 60099,
 } as const;
 

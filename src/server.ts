@@ -12,6 +12,7 @@ import { LRUCache } from 'lru-cache';
 import { MediaTools } from './media/tools.ts';
 import { InFlight } from './primitives/in-flight.ts';
 import { Turns } from './primitives/turns.ts';
+import { lifecycleHooks } from './pipelines/lifecycle.ts';
 import { PublicUrls } from './public-urls.ts';
 import type { FerryError } from './errors.ts';
 import type { DerivativeRecord } from './meta/meta-store.ts';
@@ -61,6 +62,8 @@ export async function startFerry(config: Readonly<Config>, log: Logger = pino({ 
     mediaRefusals: new LRUCache<string, FerryError>({ max: 10_000 }),
     membership: new Membership(meta, apps, config.membership, log),
   };
+  // message.recalled, user.deleted and group.dismissed with purge_files delete files.
+  services.lifecycle = lifecycleHooks(services);
   const app = await buildApp(services, adminKey);
   const stopJanitor = startJanitor(services);
   await app.listen({ host: config.host, port: config.port });

@@ -18,7 +18,15 @@ export interface SignClaims {
   ft: number;
   /** when the sign was minted (unix seconds): a forward's is the time it was forwarded */
   iat?: number;
+  /**
+   * the reference (one download_url) this sign is: set on forwards. Absent on an upload's own
+   * sign, whose reference has the file's id, and on every sign minted before references existed.
+   */
+  rid?: string;
 }
+
+/** The reference a sign names (see SignClaims.rid). */
+export const refIdOf = (sign: SignClaims): string => sign.rid ?? sign.fid;
 
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
@@ -60,8 +68,18 @@ export function verifySign(keys: AppKeys, raw: string | undefined): SignClaims {
   }
   const from = canonicalId(c.from_id);
   const to = canonicalId(c.to_id);
-  if (c.app !== keys.app.appId || typeof c.fid !== 'string' || from === null || to === null || (c.to_type !== 1 && c.to_type !== 2)) {
+  if (
+    c.app !== keys.app.appId ||
+    typeof c.fid !== 'string' ||
+    from === null ||
+    to === null ||
+    (c.to_type !== 1 && c.to_type !== 2) ||
+    (c.rid !== undefined && typeof c.rid !== 'string')
+  ) {
     throw badSign('unexpected claims');
   }
-  return { app: c.app, fid: c.fid, from_id: from, to_id: to, to_type: c.to_type, ft: Number(c.ft), ...(typeof c.iat === 'number' ? { iat: c.iat } : {}) };
+  const claims: SignClaims = { app: c.app, fid: c.fid, from_id: from, to_id: to, to_type: c.to_type, ft: Number(c.ft) };
+  if (typeof c.iat === 'number') claims.iat = c.iat;
+  if (typeof c.rid === 'string') claims.rid = c.rid;
+  return claims;
 }

@@ -12,6 +12,7 @@ import { downloadRoutes } from './routes/download.ts';
 import { forwardRoutes } from './routes/forward.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { hookRoutes } from './routes/hooks.ts';
+import { groupFileRoutes } from './routes/group-files.ts';
 
 /** uni-app can send a key twice: the first one wins, so every query value is a plain string. */
 function firstValueQuery(text: string): Record<string, string> {
@@ -59,7 +60,7 @@ export async function buildApp(services: Services, adminKey: string): Promise<Fa
   // Browsers send app_id and access-token as headers on the upload POST and must preflight.
   await app.register(cors, {
     origin: '*',
-    methods: ['GET', 'HEAD', 'POST', 'PUT', 'OPTIONS'],
+    methods: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
     allowedHeaders: ['access-token', 'app_id', 'content-type', 'range', 'if-none-match', 'if-range', 'x-requested-with'],
     exposedHeaders: ['content-length', 'content-range', 'content-disposition', 'etag', 'accept-ranges', 'location'],
     maxAge: 86400,
@@ -69,6 +70,7 @@ export async function buildApp(services: Services, adminKey: string): Promise<Fa
   await app.register(uploadReceiveRoutes, { services });
   await app.register(downloadRoutes, { services });
   await app.register(forwardRoutes, { services });
+  await app.register(groupFileRoutes, { services });
   await app.register(adminRoutes, { services, adminKey });
   await app.register(hookRoutes, { services });
   return app;

@@ -81,8 +81,11 @@ export interface RecordedEvent {
 }
 
 export type FileKind = 'chat' | 'avatar-user' | 'avatar-group';
-/** pending: slot handed out; uploading: bytes arriving; ready: downloadable */
-export type FileStatus = 'pending' | 'uploading' | 'ready';
+/**
+ * pending: slot handed out; uploading: bytes arriving; ready: downloadable; purging: its last
+ * reference was deleted and its bytes are leaving the store; deleted: they are gone.
+ */
+export type FileStatus = 'pending' | 'uploading' | 'ready' | 'purging' | 'deleted';
 
 export interface FileRecord {
   /** opaque, random; the file_sign and avatar object_name point at it */
@@ -136,6 +139,75 @@ export interface DerivativeRecord {
   createdAt: number;
 }
 
+/** A reference's state: quarantine is set on every reference of the quarantined bytes. */
+export type RefState = 'live' | 'quarantined' | 'deleted';
+
+/**
+ * One download_url: the original upload's (its id is the file's id) or one forward's (its id is
+ * the sign's `rid` claim). Each is deleted on its own; the bytes go with the last one.
+ */
+export interface FileRef {
+  id: string;
+  appId: string;
+  fileId: string;
+  /** the sender the sign names */
+  fromId: string;
+  toId: string | null;
+  toType: 1 | 2 | null;
+  fileType: number;
+  state: RefState;
+  createdAt: number;
+  deletedAt: number | null;
+}
+
+/** What deleting a reference did. */
+export interface RefDeletion {
+  ref: FileRef;
+  /** it was deleted before this call */
+  already: boolean;
+  /** set when this was the file's last reference: the file is now purging, its bytes must go */
+  purge: FileRecord | null;
+}
+
+/** Usage is counted per kind, as retention_days names them. */
+export type UsageKind = 'chat' | 'voice' | 'image' | 'video' | 'shared' | 'avatar';
+
+export interface UsageRow {
+  /** '*' is the app's total */
+  userId: string;
+  kind: UsageKind;
+  bytes: number;
+  files: number;
+}
+
+/** A file in a group's shared-file space (Lanying's /group/file/*). */
+export interface SharedFileRecord {
+  /** below 2^53, so JavaScript clients keep it exact */
+  fileId: number;
+  appId: string;
+  groupId: string;
+  refId: string;
+  url: string;
+  name: string;
+  size: number;
+  type: number;
+  uploader: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface AuditEntry {
+  /** sortable by time: ids later in the log compare greater */
+  id: string;
+  appId: string;
+  at: number;
+  /** admin-key, event, janitor, or a Lanying user ("user:<id>") */
+  actor: string;
+  action: string;
+  target: string;
+  detail: string | null;
+}
+
 export type ClaimResult =
   | { ok: true; file: FileRecord }
   | { ok: false; reason: 'not-found' | 'expired' | 'used' | 'busy' };
@@ -149,6 +221,8 @@ export type MetaRecord =
   | { kind: 'member'; appId: string; groupId: string; userId: string; role: MemberRole }
   /** ready files only: a slot that never became a file is not worth moving */
   | { kind: 'file'; file: FileRecord }
+  /** the references (original and forwards, deleted ones too) of ready files */
+  | { kind: 'ref'; ref: FileRef }
   | { kind: 'derivative'; derivative: DerivativeRecord };
 
 export interface MetaStore {
@@ -222,6 +296,57 @@ export interface MetaStore {
   getDerivative(fileId: string, variant: string): Promise<DerivativeRecord | null>;
   /** Record a derivative; when one is already recorded (another node made it), that one wins and is returned. */
   putDerivative(d: DerivativeRecord): Promise<DerivativeRecord>;
+
+  // ---- lifecycle: references, deletion, quarantine, usage, settings, shared files, audit ----
+  // (createFile records the file's original reference, with the file's id, itself.)
+  /** Record a forward's reference. */
+  createRef(ref: FileRef): Promise<void>;
+  /** Never cached: every node sees a deletion or quarantine at once. */
+  getRef(appId: string, refId: string): Promise<FileRef | null>;
+  listRefsOfFile(fileId: string): Promise<FileRef[]>;
+  /** Never cached: live when any reference is, else quarantined when any is, else deleted. */
+  getFileState(appId: string, fileId: string): Promise<RefState>;
+  /** References not deleted, sent by a user or to a conversation, by id after `after`. */
+  listRefsBy(appId: string, by: { fromId: string } | { toType: 1 | 2; toId: string }, after: string, limit: number): Promise<FileRef[]>;
+  /**
+   * Mark a reference deleted; when no reference of its file is left, the file turns purging in
+   * the same transaction and is returned for its bytes to be removed; a group shared-file
+   * entry registered with the reference goes too. null: no such reference.
+   */
+  deleteRef(appId: string, refId: string, now: number): Promise<RefDeletion | null>;
+  listDerivatives(fileId: string): Promise<DerivativeRecord[]>;
+  /** The bytes of a purging file are gone: drop its derivative records, mark it deleted. */
+  finishPurge(fileId: string): Promise<void>;
+  /** Files whose purge did not finish (the store failed), for the janitor. */
+  listPurging(limit: number): Promise<FileRecord[]>;
+  /** Quarantine the bytes with this hash in the app: every reference of every file holding them. false when already quarantined. */
+  quarantine(appId: string, sha256: string, reason: string, now: number): Promise<boolean>;
+  /** false when the hash was not quarantined. */
+  release(appId: string, sha256: string): Promise<boolean>;
+  getQuarantine(appId: string, sha256: string): Promise<{ reason: string; createdAt: number } | null>;
+  /** Add (or, negative, remove) bytes and files to a user's and the app's usage of a kind; day adds to the user's daily bytes. */
+  addUsage(appId: string, userId: string, kind: UsageKind, bytes: number, files: number, day: string | null): Promise<void>;
+  /** Rows of the app total ('*') and of every user, or only of userId ('*': the total). */
+  getUsage(appId: string, userId?: string): Promise<UsageRow[]>;
+  getDailyBytes(appId: string, userId: string, day: string): Promise<number>;
+  /** The app's settings as JSON text (null: none set). */
+  getAppSettings(appId: string): Promise<string | null>;
+  putAppSettings(appId: string, json: string): Promise<void>;
+  /** Every app that has settings, for the janitor. */
+  listAppSettings(): Promise<Array<{ appId: string; json: string }>>;
+  /** Throws AlreadyExistsError when the reference is registered already. */
+  createSharedFile(f: SharedFileRecord): Promise<void>;
+  getSharedFile(appId: string, fileId: number): Promise<SharedFileRecord | null>;
+  listSharedFiles(appId: string, groupId: string): Promise<SharedFileRecord[]>;
+  renameSharedFile(appId: string, fileId: number, name: string, now: number): Promise<boolean>;
+  deleteSharedFile(appId: string, fileId: number): Promise<boolean>;
+  appendAudit(entry: AuditEntry): Promise<void>;
+  /** Newest first, with ids below `before` when given. */
+  listAudit(appId: string, before: string | null, limit: number): Promise<AuditEntry[]>;
+  /** Ready files of these file types (kind 'chat') or avatars, completed before `before`. */
+  listFilesCompletedBefore(appId: string, which: { fileTypes: number[] } | { avatars: true }, before: number, limit: number): Promise<FileRecord[]>;
+  /** Ready avatars completed before `before` that are not among their owner's (user or group) latest two. */
+  listSupersededAvatars(before: number, limit: number): Promise<FileRecord[]>;
 
   /**
    * Every app, group, member, ready file and derivative, in that order (so each record's

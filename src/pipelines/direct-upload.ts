@@ -15,6 +15,7 @@ import { UploadGuard } from '../media/upload-guard.ts';
 import type { FileRecord } from '../meta/meta-store.ts';
 import type { Services } from '../services.ts';
 import { STALE_CLAIM_MS } from './upload.ts';
+import { countUpload, refuseQuarantined } from './lifecycle.ts';
 
 /** The content type a direct PUT must carry (signed into the URL): what Android sends. */
 const DIRECT_UPLOAD_CONTENT_TYPE = 'application/octet-stream';
@@ -75,9 +76,12 @@ export async function confirmDirectUpload(s: Services, file: FileRecord): Promis
       await s.bytes.delete(file.storageKey);
       return await replaced();
     }
+    const sha256 = guard.digest();
+    await refuseQuarantined(s, file.appId, sha256);
     // From here the record may be ready even if the call fails on the way back: keep the copy.
     recording = true;
-    const ready = await s.meta.completeUpload(file.id, { size: guard.bytes, sha256: guard.digest(), contentType, fileName: null }, Date.now());
+    const ready = await s.meta.completeUpload(file.id, { size: guard.bytes, sha256, contentType, fileName: null }, Date.now());
+    await countUpload(s, ready, guard.bytes);
     // The file is served from its own key now; the upload is only in the way (a failure here
     // leaves garbage, never a wrong file: the janitor's upload sweep takes it later).
     await s.bytes.delete(direct.uploadKey(file.storageKey)).catch((err: unknown) => s.log.warn({ err, fileId: file.id }, 'could not delete a confirmed direct upload'));

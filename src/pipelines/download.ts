@@ -5,11 +5,12 @@
 import type { Readable } from 'node:stream';
 import { authenticate, type Headers, type Query } from '../auth/credentials.ts';
 import { mintBlobCapability, readBlobCapability, verifyBlobCapability, windowedExpiry } from '../auth/blob-capability.ts';
-import { SMALL_READ_BYTES, type ByteRange } from '../bytes/byte-store.ts';
+import { ObjectNotFoundError, SMALL_READ_BYTES, type ByteRange } from '../bytes/byte-store.ts';
 import { Codes, FerryError } from '../errors.ts';
 import type { Services } from '../services.ts';
 import { derivativeOf, originalOf, parseMediaRequest, resolveMedia, type MediaRequest } from './derivatives.ts';
-import { findAvatar, findChatFile, requireReady, type ReadyFile } from './ready-file.ts';
+import { findAvatar, findChatFile, requireLive, requireReady, type ReadyFile } from './ready-file.ts';
+import { placeholderOutcome } from './placeholder.ts';
 import { etagOf, isNotModified, linkName, rangeFor, safeFileHeaders, type Servable } from './servable.ts';
 
 /** The request as the pipeline needs it: every value still as the client sent it. */
@@ -34,16 +35,20 @@ const MAX_OBJECT_CACHE_S = 86400;
 export async function runChatDownload(s: Services, req: DownloadRequest): Promise<DownloadOutcome> {
   const caller = await authenticate(s.apps, req.headers, req.query);
   const media = parseMediaRequest(req.query);
-  const { file } = await findChatFile(s, caller, first(req.query.file_sign));
-  return deliverMedia(s, req, file, media);
+  return placeholderOutcome(media, async () => {
+    const { file } = await findChatFile(s, caller, first(req.query.file_sign));
+    return deliverMedia(s, req, file, media);
+  });
 }
 
 /** GET/HEAD /file/download/avatar: avatars are public within their app. */
 export async function runAvatarDownload(s: Services, req: DownloadRequest): Promise<DownloadOutcome> {
   const caller = await authenticate(s.apps, req.headers, req.query, { actAs: { userId: false, groupId: false } });
   const media = parseMediaRequest(req.query);
-  const file = await findAvatar(s, caller.principal.appId, first(req.query.object_name));
-  return deliverMedia(s, req, file, media);
+  return placeholderOutcome(media, async () => {
+    const file = await findAvatar(s, caller.principal.appId, first(req.query.object_name));
+    return deliverMedia(s, req, file, media);
+  });
 }
 
 /**
@@ -56,7 +61,9 @@ export async function runBlobDownload(s: Services, req: DownloadRequest, capabil
   const keys = await s.apps.get(claimed.appId);
   if (!keys) throw new FerryError(Codes.BAD_LINK, 'download link is invalid (tampered, or of another file)');
   const cap = verifyBlobCapability(keys.app.signKey, claimed);
-  const file = requireReady(await s.meta.getFile(cap.appId, cap.fileId));
+  const [record, state] = await Promise.all([s.meta.getFile(cap.appId, cap.fileId), s.meta.getFileState(cap.appId, cap.fileId)]);
+  requireLive(state);
+  const file = requireReady(record);
   const servable = await storedObject(s, file, cap.variant);
   const maxAge = Math.min(MAX_OBJECT_CACHE_S, Math.max(0, cap.expiresAt - Math.floor(Date.now() / 1000)));
   return deliver(s, req, servable, { mayRedirect: false, cacheControl: `private, max-age=${maxAge}` });
@@ -107,8 +114,14 @@ async function deliver(
 
 async function openBody(s: Services, file: Servable, range: ByteRange | null): Promise<Readable | Buffer> {
   const want = range ?? { start: 0, end: file.size - 1 };
-  if (s.bytes.readSmall && file.size > 0 && want.end - want.start < SMALL_READ_BYTES) return s.bytes.readSmall(file.storageKey, want);
-  return s.bytes.read(file.storageKey, range ?? undefined);
+  try {
+    if (s.bytes.readSmall && file.size > 0 && want.end - want.start < SMALL_READ_BYTES) return await s.bytes.readSmall(file.storageKey, want);
+    return await s.bytes.read(file.storageKey, range ?? undefined);
+  } catch (err) {
+    // A delete that landed between the check and the read: say so, rather than "storage error".
+    if (err instanceof ObjectNotFoundError) requireLive(await s.meta.getFileState(file.appId, file.fileId));
+    throw err;
+  }
 }
 
 /**

@@ -21,7 +21,7 @@ export interface LinkRequest {
 }
 
 /** Which file a download_url (or a bare file_sign or avatar object_name) names. */
-function namedFile(raw: string): { sign: string } | { objectName: string } {
+export function namedFile(raw: string): { sign: string } | { objectName: string } {
   const text = raw.trim();
   if (/^https?:\/\//i.test(text)) {
     let url: URL;

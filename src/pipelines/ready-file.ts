@@ -2,10 +2,10 @@
 // conversation checked against the access rules, or an avatar's object_name, resolved to a
 // record whose bytes are all there.
 import type { Caller } from '../auth/credentials.ts';
-import { verifySign, type SignClaims } from '../auth/file-sign.ts';
+import { refIdOf, verifySign, type SignClaims } from '../auth/file-sign.ts';
 import { checkCanRead } from '../access/rules.ts';
 import { Codes, FerryError, badParam } from '../errors.ts';
-import type { FileRecord } from '../meta/meta-store.ts';
+import type { FileRecord, RefState } from '../meta/meta-store.ts';
 import type { Services } from '../services.ts';
 import { confirmDirectUpload } from './direct-upload.ts';
 
@@ -23,6 +23,18 @@ export function requireReady(file: FileRecord | null): ReadyFile {
   return file as ReadyFile;
 }
 
+/**
+ * A deleted or quarantined download_url is refused with a code of its own. The state is read
+ * from the database on every request (never from a node's cache), so a delete on one node is
+ * refused on every node at once; it is one primary-key read.
+ */
+export function requireLive(state: RefState | null | undefined): void {
+  if (state === 'live') return;
+  if (state === 'quarantined') throw new FerryError(Codes.FILE_QUARANTINED, 'this file is quarantined by the operator');
+  if (state === 'deleted') throw new FerryError(Codes.FILE_DELETED, 'this file was deleted');
+  throw new FerryError(Codes.NOT_FOUND, 'file not found');
+}
+
 /** A direct upload becomes ready when it is first needed (pipelines/direct-upload.ts). */
 async function confirmed(s: Services, file: FileRecord | null): Promise<FileRecord | null> {
   return file && file.status !== 'ready' ? confirmDirectUpload(s, file) : file;
@@ -35,7 +47,10 @@ export async function findChatFile(s: Services, caller: Caller, rawSign: string 
   // Access is decided by the sign's conversation: a forwarded sign names the new one. The
   // record is read before the check only when history visibility needs the time it was sent.
   await checkCanRead(s.membership, caller.principal, { fromId: sign.from_id, toId: sign.to_id, toType: sign.to_type }, async () => sentAt(await load(), sign));
-  const file = requireReady(await confirmed(s, await load()));
+  // The reference's state is read every time, never cached: a delete is in force at once on every node.
+  const [found, ref] = await Promise.all([load(), s.meta.getRef(caller.principal.appId, refIdOf(sign))]);
+  requireLive(ref?.state);
+  const file = requireReady(await confirmed(s, found));
   return { file, sign };
 }
 
@@ -64,7 +79,8 @@ export function parseObjectName(raw: string | undefined): string {
 /** Avatars are public within their app: any valid token of the app may read them. */
 export async function findAvatar(s: Services, appId: string, rawName: string | undefined): Promise<ReadyFile> {
   const name = parseObjectName(rawName);
-  const file = await s.meta.getFile(appId, name);
-  if (file && file.kind === 'chat') throw new FerryError(Codes.NOT_FOUND, 'avatar not found');
+  const [file, ref] = await Promise.all([s.meta.getFile(appId, name), s.meta.getRef(appId, name)]);
+  if (!file || file.kind === 'chat') throw new FerryError(Codes.NOT_FOUND, 'avatar not found');
+  requireLive(ref?.state);
   return requireReady(await confirmed(s, file));
 }

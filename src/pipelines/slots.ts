@@ -8,6 +8,7 @@ import type { FileTypeInfo, ToType } from '../file-types.ts';
 import type { FileKind, FileRecord } from '../meta/meta-store.ts';
 import type { Services } from '../services.ts';
 import { directUploadUrl } from './direct-upload.ts';
+import { refuseSlotOverQuota } from './app-settings.ts';
 
 interface UploadSlot {
   upload_url: string;
@@ -61,6 +62,7 @@ export async function issueChatSlot(
   if (req.type.groupOnly && req.toType !== 2) throw badParam(`file_type ${req.type.code} is a group shared file: send it with to_type=2`);
   await checkCanSendTo(s.membership, who, req.toType, req.toId);
   const from = senderOf(who);
+  await refuseSlotOverQuota(s, who.appId, from);
   const file = await createSlot(s, who.appId, { kind: 'chat', fileType: req.type.code, ownerId: from, toId: req.toId, toType: req.toType });
   const sign = mintSign(caller.keys, { fid: file.id, from_id: from, to_id: req.toId, to_type: req.toType, ft: req.type.code });
   return slotAnswer(s, file, s.urls.chatDownload(sign));
@@ -73,6 +75,7 @@ export async function issueAvatarSlot(s: Services, caller: Caller, groupId: stri
     await checkCanSetGroupAvatar(s.membership, who, groupId);
     kind = 'avatar-group';
   }
+  await refuseSlotOverQuota(s, who.appId, senderOf(who));
   const file = await createSlot(s, who.appId, {
     kind,
     fileType: 0,

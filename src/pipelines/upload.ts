@@ -13,6 +13,8 @@ import type { FileRecord } from '../meta/meta-store.ts';
 import type { StagedObject } from '../bytes/byte-store.ts';
 import { StorageError } from '../bytes/byte-store.ts';
 import type { Services } from '../services.ts';
+import { countUpload, refuseQuarantined } from './lifecycle.ts';
+import { quotaError, quotaRoom } from './app-settings.ts';
 
 /** An upload's claim is refreshed this often while bytes arrive... */
 const HEARTBEAT_MS = 30_000;
@@ -105,6 +107,7 @@ async function runUpload(s: Services, slotId: string, receive: Receive, cut: Abo
     });
     const result = await unlessCut(receiving, cut, () => staging);
     if (!result) throw new FerryError(Codes.NO_FILE_PART, 'no file part: send the file in a multipart part named "file", or as a raw PUT body');
+    await refuseQuarantined(s, file.appId, result.sha256);
     await result.object.commit();
     const media = await measureMedia(s, file.storageKey, result);
     try {
@@ -117,6 +120,7 @@ async function runUpload(s: Services, slotId: string, receive: Receive, cut: Abo
       await s.bytes.delete(file.storageKey).catch(() => {});
       throw err instanceof StorageError ? err : new StorageError(`could not record the upload: ${(err as Error).message}`, { cause: err });
     }
+    await countUpload(s, file, result.size);
   } catch (err) {
     await Promise.all(staged.map((u) => u.object.discard().catch(() => {})));
     await s.meta.releaseSlot(file.id).catch((e: unknown) => s.log.error({ err: e }, 'could not release upload slot'));
@@ -140,7 +144,11 @@ async function measureMedia(s: Services, key: string, up: StagedUpload): Promise
 async function stageUpload(s: Services, file: FileRecord, source: Readable, fileName: string | null, cut?: AbortSignal): Promise<StagedUpload> {
   cut?.throwIfAborted();
   const type = file.kind === 'chat' ? fileTypeInfo(file.fileType) : AVATAR_TYPE;
-  const guard = new UploadGuard(type.kind, s.config.limits[type.limit]);
+  const typeLimit = s.config.limits[type.limit];
+  // A quota that leaves less than the type's limit stops the upload while it streams.
+  const room = await quotaRoom(s, file.appId, file.ownerId);
+  const quotaBinds = room.code !== null && room.bytes < typeLimit;
+  const guard = new UploadGuard(type.kind, quotaBinds ? Math.max(0, room.bytes) : typeLimit);
   const onShutdown = () => source.destroy(new FerryError(Codes.SHUTTING_DOWN, 'Ferry is shutting down: upload again'));
   s.uploads.signal.addEventListener('abort', onShutdown, { once: true });
   // A cut fails the guard, not the source: the store stops and discards, while the connection
@@ -170,6 +178,7 @@ async function stageUpload(s: Services, file: FileRecord, source: Readable, file
     // and closes the connection (a body of GiBs is not worth taking in to say "too large").
     source.unpipe(guard);
     guard.destroy();
+    if (quotaBinds && room.code !== null && err instanceof FerryError && err.code === Codes.TOO_LARGE) throw quotaError(room.code);
     if (err instanceof FerryError || err instanceof StorageError) throw err;
     throw new FerryError(Codes.UPLOAD_ABORTED, 'upload was interrupted before the file was complete');
   } finally {

@@ -7,7 +7,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { AlreadyExistsError, type FileRecord, type MetaStore } from '../../src/meta/meta-store.ts';
+import { AlreadyExistsError, type FileRecord, type FileRef, type MetaStore } from '../../src/meta/meta-store.ts';
 
 export interface MetaStoreHarness {
   store: MetaStore;
@@ -548,6 +548,159 @@ export function metaStoreContract(name: string, fresh: MetaStoreFactory): void {
         const winner = await meta.getDerivative('f1', 'thumb-200x200');
         assert.ok(winner && ds.some((d) => d.storageKey === winner.storageKey));
         for (const g of got) assert.deepEqual(g, winner);
+      });
+    });
+
+    describe('lifecycle', () => {
+      const fwd = (f: FileRecord, id: string, over: Partial<FileRef> = {}): FileRef => ({
+        id,
+        appId: f.appId,
+        fileId: f.id,
+        fromId: '1002',
+        toId: '1003',
+        toType: 1,
+        fileType: f.fileType,
+        state: 'live',
+        createdAt: T0 + 5,
+        deletedAt: null,
+        ...over,
+      });
+
+      it('createFile records the original reference; createRef adds forwards; getRef is per app', async (meta) => {
+        const f = await ready(meta);
+        const original = await meta.getRef('app1', f.id);
+        assert.deepEqual(original, { id: f.id, appId: 'app1', fileId: f.id, fromId: '1001', toId: '1002', toType: 1, fileType: 100, state: 'live', createdAt: T0, deletedAt: null });
+        await meta.createRef(fwd(f, 'r1', { toId: INT64_MAX }));
+        assert.equal((await meta.getRef('app1', 'r1'))?.toId, INT64_MAX);
+        assert.equal(await meta.getRef('app2', 'r1'), null, 'another app sees nothing');
+        assert.deepEqual((await meta.listRefsOfFile(f.id)).map((r) => r.id), [f.id, 'r1']);
+        assert.equal(await meta.getFileState('app1', f.id), 'live');
+      });
+
+      it('deleteRef: the file turns purging only with its last reference; deleting twice says already', async (meta) => {
+        const f = await ready(meta);
+        await meta.createRef(fwd(f, 'r1'));
+        const first = await meta.deleteRef('app1', f.id, T0 + 10);
+        assert.equal(first?.already, false);
+        assert.equal(first?.purge, null, 'a forward is left');
+        assert.equal((await meta.getRef('app1', f.id))?.state, 'deleted');
+        assert.equal((await meta.getRef('app1', f.id))?.deletedAt, T0 + 10);
+        assert.equal((await meta.deleteRef('app1', f.id, T0 + 11))?.already, true);
+        assert.equal(await meta.deleteRef('app1', 'nope', T0), null);
+        assert.equal(await meta.deleteRef('app2', 'r1', T0), null, 'not across apps');
+        const last = await meta.deleteRef('app1', 'r1', T0 + 12);
+        assert.equal(last?.purge?.id, f.id);
+        assert.equal(last?.purge?.status, 'purging');
+        assert.equal(await meta.getFileState('app1', f.id), 'deleted');
+        assert.deepEqual((await meta.listPurging(10)).map((x) => x.id), [f.id]);
+        await meta.putDerivative({ fileId: f.id, variant: 'thumb', storageKey: 'd/1', size: 1, sha256: 'a', contentType: 'image/jpeg', createdAt: T0 });
+        assert.equal((await meta.listDerivatives(f.id)).length, 1);
+        await meta.finishPurge(f.id);
+        assert.deepEqual(await meta.listDerivatives(f.id), []);
+        assert.equal((await meta.getFile('app1', f.id))?.status, 'deleted');
+        assert.deepEqual(await meta.listPurging(10), []);
+      });
+
+      it('listRefsBy pages the references a user sent or a conversation got, deleted ones left out', async (meta) => {
+        const a = await ready(meta, { ownerId: '7', toId: '50', toType: 2 });
+        const b = await ready(meta, { ownerId: '7' });
+        await meta.createRef(fwd(b, 'zz', { fromId: '8', toId: '50', toType: 2 }));
+        await meta.deleteRef('app1', b.id, T0);
+        assert.deepEqual((await meta.listRefsBy('app1', { fromId: '7' }, '', 10)).map((r) => r.id), [a.id]);
+        const toGroup = await meta.listRefsBy('app1', { toType: 2, toId: '50' }, '', 1);
+        assert.equal(toGroup.length, 1);
+        const rest = await meta.listRefsBy('app1', { toType: 2, toId: '50' }, toGroup[0]!.id, 10);
+        assert.deepEqual([...toGroup, ...rest].map((r) => r.id).sort(), [a.id, 'zz'].sort());
+      });
+
+      it('quarantine flips every reference of every file with the hash; release restores live ones only', async (meta) => {
+        const f = await ready(meta);
+        const g = await ready(meta);
+        await meta.createRef(fwd(f, 'r1'));
+        await meta.deleteRef('app1', 'r1', T0);
+        assert.equal(await meta.quarantine('app1', done.sha256, 'spam', T0), true);
+        assert.equal(await meta.quarantine('app1', done.sha256, 'again', T0 + 1), false);
+        assert.deepEqual(await meta.getQuarantine('app1', done.sha256), { reason: 'spam', createdAt: T0 });
+        assert.equal(await meta.getQuarantine('app2', done.sha256), null);
+        assert.equal((await meta.getRef('app1', f.id))?.state, 'quarantined');
+        assert.equal((await meta.getRef('app1', g.id))?.state, 'quarantined');
+        assert.equal((await meta.getRef('app1', 'r1'))?.state, 'deleted', 'a deleted reference stays deleted');
+        assert.equal(await meta.getFileState('app1', f.id), 'quarantined');
+        assert.equal(await meta.release('app1', done.sha256), true);
+        assert.equal(await meta.release('app1', done.sha256), false);
+        assert.equal((await meta.getRef('app1', f.id))?.state, 'live');
+        assert.equal((await meta.getRef('app1', 'r1'))?.state, 'deleted');
+      });
+
+      it('usage adds up per user and for the app, negative amounts take away, daily bytes per day', async (meta) => {
+        const big = 5 * 1024 * 1024 * 1024;
+        await meta.addUsage('app1', '1', 'image', big, 1, '2030-01-01');
+        await meta.addUsage('app1', '1', 'image', 10, 1, '2030-01-01');
+        await meta.addUsage('app1', '2', 'voice', 7, 1, '2030-01-02');
+        await meta.addUsage('app1', '1', 'image', -10, -1, null);
+        const rows = await meta.getUsage('app1');
+        assert.deepEqual(
+          rows.map((r) => [r.userId, r.kind, r.bytes, r.files]),
+          [
+            ['*', 'image', big, 1],
+            ['*', 'voice', 7, 1],
+            ['1', 'image', big, 1],
+            ['2', 'voice', 7, 1],
+          ],
+        );
+        assert.deepEqual((await meta.getUsage('app1', '*')).map((r) => r.bytes), [big, 7]);
+        assert.equal(await meta.getDailyBytes('app1', '1', '2030-01-01'), big + 10, 'daily bytes count what was uploaded');
+        assert.equal(await meta.getDailyBytes('app1', '1', '2030-01-02'), 0);
+        assert.deepEqual(await meta.getUsage('app2'), []);
+      });
+
+      it('app settings are stored as given, replaced, and listed', async (meta) => {
+        assert.equal(await meta.getAppSettings('app1'), null);
+        await meta.putAppSettings('app1', '{"a":1}');
+        await meta.putAppSettings('app1', '{"a":2}');
+        assert.equal(await meta.getAppSettings('app1'), '{"a":2}');
+        assert.deepEqual(await meta.listAppSettings(), [{ appId: 'app1', json: '{"a":2}' }]);
+      });
+
+      it('shared files: ids near 2^53 exact, one entry per reference, rename, delete, gone with the reference', async (meta) => {
+        const f = await ready(meta, { toId: ABOVE_2_53, toType: 2, fileType: 200 });
+        const id = 2 ** 53 - 1;
+        const rec = { fileId: id, appId: 'app1', groupId: ABOVE_2_53, refId: f.id, url: 'u', name: 'a.txt', size: 5, type: 200, uploader: '1001', createdAt: T0, updatedAt: T0 };
+        await meta.createSharedFile(rec);
+        await assert.rejects(meta.createSharedFile({ ...rec, fileId: 5 }), AlreadyExistsError);
+        assert.deepEqual(await meta.getSharedFile('app1', id), rec);
+        assert.equal(await meta.getSharedFile('app2', id), null);
+        assert.deepEqual(await meta.listSharedFiles('app1', ABOVE_2_53), [rec]);
+        assert.deepEqual(await meta.listSharedFiles('app1', ROUNDED_2_53), []);
+        assert.equal(await meta.renameSharedFile('app1', id, 'b.txt', T0 + 1), true);
+        assert.equal((await meta.getSharedFile('app1', id))?.name, 'b.txt');
+        assert.equal(await meta.renameSharedFile('app1', 1, 'x', T0), false);
+        await meta.deleteRef('app1', f.id, T0 + 2);
+        assert.equal(await meta.getSharedFile('app1', id), null, 'deleting the URL removes its entry');
+        assert.equal(await meta.deleteSharedFile('app1', id), false);
+      });
+
+      it('the audit log lists newest first, pages by id, per app', async (meta) => {
+        for (const n of [1, 2, 3]) await meta.appendAudit({ id: `00${n}`, appId: 'app1', at: T0 + n, actor: 'janitor', action: 'x', target: String(n), detail: null });
+        await meta.appendAudit({ id: '009', appId: 'app2', at: T0, actor: 'event', action: 'y', target: '', detail: '{}' });
+        assert.deepEqual((await meta.listAudit('app1', null, 2)).map((e) => e.id), ['003', '002']);
+        assert.deepEqual((await meta.listAudit('app1', '002', 10)).map((e) => e.id), ['001']);
+        assert.equal((await meta.listAudit('app2', null, 10))[0]?.detail, '{}');
+      });
+
+      it('retention lists ready files by kind and age; superseded avatars are those behind the latest two', async (meta) => {
+        const old = await ready(meta, { fileType: 102 });
+        await ready(meta, { fileType: 100 });
+        assert.deepEqual((await meta.listFilesCompletedBefore('app1', { fileTypes: [102] }, T0 + 2000, 10)).map((f) => f.id), [old.id]);
+        assert.deepEqual(await meta.listFilesCompletedBefore('app1', { fileTypes: [102] }, T0 + 1000, 10), [], 'not older than the line');
+        const avatars: FileRecord[] = [];
+        for (let i = 0; i < 4; i++) {
+          const a = await uploading(meta, T0, { kind: 'avatar-user', fileType: 0, ownerId: '42', toId: null, toType: null });
+          avatars.push(await meta.completeUpload(a.id, done, T0 + i * 1000));
+        }
+        const gone = await meta.listSupersededAvatars(T0 + 10_000, 10);
+        assert.deepEqual(gone.map((f) => f.id).sort(), [avatars[0]!.id, avatars[1]!.id].sort());
+        assert.deepEqual((await meta.listFilesCompletedBefore('app1', { avatars: true }, T0 + 1, 10)).map((f) => f.id), [avatars[0]!.id]);
       });
     });
 

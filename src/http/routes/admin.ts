@@ -9,6 +9,7 @@ import { createPublicLink, MAX_LINK_TTL_S } from '../../pipelines/links.ts';
 import type { Services } from '../../services.ts';
 import { ForbiddenKeyError, parseAdminJson } from '../../primitives/exact-json.ts';
 import { membershipAdminRoutes } from './admin-members.ts';
+import { fileAdminRoutes } from './admin-files.ts';
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
@@ -126,4 +127,6 @@ export async function adminRoutes(fastify: FastifyInstance, opts: { services: Se
   app.post('/admin/apps/:app_id/links', { schema: { params: appParams, body: linkBody } }, async (req, reply) =>
     reply.code(201).send(await createPublicLink(opts.services, req.params.app_id, req.body)),
   );
+
+  fileAdminRoutes(app, opts.services);
 }

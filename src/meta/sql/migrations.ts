@@ -1,6 +1,6 @@
 // Schema migrations, written once for both SQLite and PostgreSQL. Add new ones at the end;
 // never edit one that has shipped.
-import type { Kysely, Migration, MigrationProvider } from 'kysely';
+import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 
 const migrations: Record<string, Migration> = {
   '0001_initial': {
@@ -134,6 +134,93 @@ const migrations: Record<string, Migration> = {
         .addColumn('app_id', 'text', (c) => c.primaryKey())
         .addColumn('membership_url', 'text')
         .execute();
+    },
+  },
+  '0005_lifecycle': {
+    async up(db: Kysely<unknown>) {
+      // A reference is one download_url: the original upload's (its id is the file's own id, so
+      // signs minted before this migration still name it) or one forward. Deleting one marks
+      // it; the bytes go when a file has no reference left. state: live | quarantined | deleted.
+      await db.schema
+        .createTable('file_refs')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('app_id', 'text', (c) => c.notNull())
+        .addColumn('file_id', 'text', (c) => c.notNull())
+        .addColumn('from_id', 'text', (c) => c.notNull())
+        .addColumn('to_id', 'text')
+        .addColumn('to_type', 'integer')
+        .addColumn('file_type', 'integer', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('deleted_at', 'bigint')
+        .execute();
+      await db.schema.createIndex('file_refs_file').on('file_refs').column('file_id').execute();
+      await db.schema.createIndex('file_refs_sender').on('file_refs').columns(['app_id', 'from_id']).execute();
+      await db.schema.createIndex('file_refs_conversation').on('file_refs').columns(['app_id', 'to_type', 'to_id']).execute();
+      // Every file that exists gets its original reference.
+      await sql`INSERT INTO file_refs (id, app_id, file_id, from_id, to_id, to_type, file_type, state, created_at, deleted_at)
+        SELECT id, app_id, id, owner_id, to_id, to_type, file_type, 'live', created_at, NULL FROM files`.execute(db);
+      await db.schema.createIndex('files_app_sha256').on('files').columns(['app_id', 'sha256']).execute();
+      await db.schema.createIndex('files_app_completed').on('files').columns(['app_id', 'status', 'completed_at']).execute();
+      await db.schema
+        .createTable('quarantine')
+        .addColumn('app_id', 'text', (c) => c.notNull())
+        .addColumn('sha256', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('quarantine_pk', ['app_id', 'sha256'])
+        .execute();
+      // Usage counters, kept at upload and purge. user_id '*' holds the app's total per kind.
+      await db.schema
+        .createTable('usage')
+        .addColumn('app_id', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('bytes', 'bigint', (c) => c.notNull())
+        .addColumn('files', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('usage_pk', ['app_id', 'user_id', 'kind'])
+        .execute();
+      await db.schema
+        .createTable('usage_daily')
+        .addColumn('app_id', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('day', 'text', (c) => c.notNull())
+        .addColumn('bytes', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('usage_daily_pk', ['app_id', 'user_id', 'day'])
+        .execute();
+      await db.schema
+        .createTable('app_settings')
+        .addColumn('app_id', 'text', (c) => c.primaryKey())
+        .addColumn('settings', 'text', (c) => c.notNull())
+        .execute();
+      // Lanying's group shared files: file_id is a number JavaScript keeps exact (below 2^53).
+      await db.schema
+        .createTable('shared_files')
+        .addColumn('file_id', 'bigint', (c) => c.primaryKey())
+        .addColumn('app_id', 'text', (c) => c.notNull())
+        .addColumn('group_id', 'text', (c) => c.notNull())
+        .addColumn('ref_id', 'text', (c) => c.notNull())
+        .addColumn('url', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('size', 'bigint', (c) => c.notNull())
+        .addColumn('type', 'integer', (c) => c.notNull())
+        .addColumn('uploader', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('shared_files_ref').on('shared_files').columns(['app_id', 'ref_id']).unique().execute();
+      await db.schema.createIndex('shared_files_group').on('shared_files').columns(['app_id', 'group_id']).execute();
+      await db.schema
+        .createTable('audit_log')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('app_id', 'text', (c) => c.notNull())
+        .addColumn('at', 'bigint', (c) => c.notNull())
+        .addColumn('actor', 'text', (c) => c.notNull())
+        .addColumn('action', 'text', (c) => c.notNull())
+        .addColumn('target', 'text', (c) => c.notNull())
+        .addColumn('detail', 'text')
+        .execute();
+      await db.schema.createIndex('audit_log_app').on('audit_log').columns(['app_id', 'id']).execute();
     },
   },
 };

@@ -94,6 +94,70 @@ export interface DerivativesTable {
   created_at: BigIntColumn;
 }
 
+export interface FileRefsTable {
+  id: string;
+  app_id: string;
+  file_id: string;
+  from_id: string;
+  to_id: string | null;
+  to_type: number | null;
+  file_type: number;
+  state: string;
+  created_at: BigIntColumn;
+  deleted_at: BigIntColumn | null;
+}
+
+interface QuarantineTable {
+  app_id: string;
+  sha256: string;
+  reason: string;
+  created_at: BigIntColumn;
+}
+
+interface UsageTable {
+  app_id: string;
+  user_id: string;
+  kind: string;
+  bytes: BigIntColumn;
+  files: BigIntColumn;
+}
+
+interface UsageDailyTable {
+  app_id: string;
+  user_id: string;
+  day: string;
+  bytes: BigIntColumn;
+}
+
+interface AppSettingsTable {
+  app_id: string;
+  settings: string;
+}
+
+export interface SharedFilesTable {
+  file_id: BigIntColumn;
+  app_id: string;
+  group_id: string;
+  ref_id: string;
+  url: string;
+  name: string;
+  size: BigIntColumn;
+  type: number;
+  uploader: string;
+  created_at: BigIntColumn;
+  updated_at: BigIntColumn;
+}
+
+export interface AuditLogTable {
+  id: string;
+  app_id: string;
+  at: BigIntColumn;
+  actor: string;
+  action: string;
+  target: string;
+  detail: string | null;
+}
+
 interface LeasesTable {
   name: string;
   holder: string;
@@ -111,4 +175,11 @@ export interface Database {
   membership_answers: MembershipAnswersTable;
   recorded_events: RecordedEventsTable;
   membership_settings: MembershipSettingsTable;
+  file_refs: FileRefsTable;
+  quarantine: QuarantineTable;
+  usage: UsageTable;
+  usage_daily: UsageDailyTable;
+  app_settings: AppSettingsTable;
+  shared_files: SharedFilesTable;
+  audit_log: AuditLogTable;
 }

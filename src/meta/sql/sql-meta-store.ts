@@ -1,6 +1,6 @@
 // MetaStore on kysely. The queries are plain enough to run unchanged on SQLite and PostgreSQL;
 // only the connection (dialect) differs, see sqlite.ts.
-import { Migrator, type Insertable, type Kysely, type Selectable } from 'kysely';
+import { Migrator, sql, type Insertable, type Kysely, type Selectable } from 'kysely';
 import { LRUCache } from 'lru-cache';
 import type {
   MetaRecord,
@@ -14,17 +14,24 @@ import type {
   GroupRecord,
   MemberRole,
   MetaStore,
+  AuditEntry,
   ChangeOutcome,
+  FileRef,
   GroupSettings,
   MemberEntry,
   MembershipAnswer,
   MembershipChange,
   MembershipFacts,
   RecordedEvent,
+  RefDeletion,
+  RefState,
   ReplaceResult,
+  SharedFileRecord,
+  UsageKind,
+  UsageRow,
 } from '../meta-store.ts';
 import { AlreadyExistsError } from '../meta-store.ts';
-import type { Database, DerivativesTable, FilesTable } from './schema.ts';
+import type { AuditLogTable, Database, DerivativesTable, FileRefsTable, FilesTable, SharedFilesTable } from './schema.ts';
 import { applyChanges, MEMBER_BATCH, memberRows } from './membership-sql.ts';
 import { migrationProvider } from './migrations.ts';
 import { classifyDatabaseError } from '../db-errors.ts';
@@ -97,8 +104,75 @@ function fileRow(f: FileRecord): Insertable<FilesTable> {
   };
 }
 
-function insertFile(db: Kysely<Database>, f: FileRecord) {
-  return db.insertInto('files').values(fileRow(f)).execute();
+function toRef(row: Selectable<FileRefsTable>): FileRef {
+  return {
+    id: row.id,
+    appId: row.app_id,
+    fileId: row.file_id,
+    fromId: row.from_id,
+    toId: row.to_id,
+    toType: row.to_type === 1 || row.to_type === 2 ? row.to_type : null,
+    fileType: row.file_type,
+    state: row.state as RefState,
+    createdAt: num(row.created_at),
+    deletedAt: numOrNull(row.deleted_at),
+  };
+}
+
+function refRow(r: FileRef): Insertable<FileRefsTable> {
+  return {
+    id: r.id,
+    app_id: r.appId,
+    file_id: r.fileId,
+    from_id: r.fromId,
+    to_id: r.toId,
+    to_type: r.toType,
+    file_type: r.fileType,
+    state: r.state,
+    created_at: r.createdAt,
+    deleted_at: r.deletedAt,
+  };
+}
+
+/** A file's original reference: the download_url its slot handed out. */
+function originalRef(f: FileRecord): FileRef {
+  return {
+    id: f.id,
+    appId: f.appId,
+    fileId: f.id,
+    fromId: f.ownerId,
+    toId: f.toId,
+    toType: f.toType,
+    fileType: f.fileType,
+    state: 'live',
+    createdAt: f.createdAt,
+    deletedAt: null,
+  };
+}
+
+function toShared(row: Selectable<SharedFilesTable>): SharedFileRecord {
+  return {
+    fileId: num(row.file_id),
+    appId: row.app_id,
+    groupId: row.group_id,
+    refId: row.ref_id,
+    url: row.url,
+    name: row.name,
+    size: num(row.size),
+    type: row.type,
+    uploader: row.uploader,
+    createdAt: num(row.created_at),
+    updatedAt: num(row.updated_at),
+  };
+}
+
+function toAudit(row: Selectable<AuditLogTable>): AuditEntry {
+  return { id: row.id, appId: row.app_id, at: num(row.at), actor: row.actor, action: row.action, target: row.target, detail: row.detail };
+}
+
+async function insertFile(db: Kysely<Database>, f: FileRecord) {
+  await db.insertInto('files').values(fileRow(f)).execute();
+  await db.insertInto('file_refs').values(refRow(originalRef(f))).execute();
 }
 
 export class SqlMetaStore implements MetaStore {
@@ -551,6 +625,260 @@ export class SqlMetaStore implements MetaStore {
     return (await this.getDerivative(d.fileId, d.variant)) ?? d;
   }
 
+  // ---- lifecycle: references, deletion, quarantine, usage, settings, shared files, audit ----
+
+  async createRef(ref: FileRef): Promise<void> {
+    await this.db.insertInto('file_refs').values(refRow(ref)).execute();
+  }
+
+  async getRef(appId: string, refId: string): Promise<FileRef | null> {
+    const row = await this.db.selectFrom('file_refs').selectAll().where('id', '=', refId).where('app_id', '=', appId).executeTakeFirst();
+    return row ? toRef(row) : null;
+  }
+
+  async listRefsOfFile(fileId: string): Promise<FileRef[]> {
+    const rows = await this.db.selectFrom('file_refs').selectAll().where('file_id', '=', fileId).orderBy('created_at').orderBy('id').execute();
+    return rows.map(toRef);
+  }
+
+  async getFileState(appId: string, fileId: string): Promise<RefState> {
+    const row = await this.db
+      .selectFrom('file_refs')
+      .select('state')
+      .where('file_id', '=', fileId)
+      .where('app_id', '=', appId)
+      .where('state', '!=', 'deleted')
+      .orderBy('state') // 'live' before 'quarantined'
+      .limit(1)
+      .executeTakeFirst();
+    return (row?.state as RefState | undefined) ?? 'deleted';
+  }
+
+  async listRefsBy(appId: string, by: { fromId: string } | { toType: 1 | 2; toId: string }, after: string, limit: number): Promise<FileRef[]> {
+    let q = this.db.selectFrom('file_refs').selectAll().where('app_id', '=', appId).where('state', '!=', 'deleted').where('id', '>', after);
+    q = 'fromId' in by ? q.where('from_id', '=', by.fromId) : q.where('to_type', '=', by.toType).where('to_id', '=', by.toId);
+    return (await q.orderBy('id').limit(limit).execute()).map(toRef);
+  }
+
+  async deleteRef(appId: string, refId: string, now: number): Promise<RefDeletion | null> {
+    const out = await this.db.transaction().execute(async (tx) => {
+      const marked = await tx
+        .updateTable('file_refs')
+        .set({ state: 'deleted', deleted_at: now })
+        .where('id', '=', refId)
+        .where('app_id', '=', appId)
+        .where('state', '!=', 'deleted')
+        .returningAll()
+        .executeTakeFirst();
+      if (!marked) {
+        const row = await tx.selectFrom('file_refs').selectAll().where('id', '=', refId).where('app_id', '=', appId).executeTakeFirst();
+        return row ? { ref: toRef(row), already: true, purge: null } : null;
+      }
+      // A group's shared-file entry is that URL: it goes with it.
+      await tx.deleteFrom('shared_files').where('app_id', '=', appId).where('ref_id', '=', refId).execute();
+      const left = await tx
+        .selectFrom('file_refs')
+        .select((eb) => eb.fn.countAll<number | string>().as('n'))
+        .where('file_id', '=', marked.file_id)
+        .where('state', '!=', 'deleted')
+        .executeTakeFirstOrThrow();
+      let purge: FileRecord | null = null;
+      if (Number(left.n) === 0) {
+        const row = await tx
+          .updateTable('files')
+          .set({ status: 'purging' })
+          .where('id', '=', marked.file_id)
+          .where('status', 'not in', ['purging', 'deleted'])
+          .returningAll()
+          .executeTakeFirst();
+        purge = row ? toFile(row) : null;
+      }
+      return { ref: toRef(marked), already: false, purge };
+    });
+    if (out?.purge) this.readyFiles.delete(out.purge.id);
+    return out;
+  }
+
+  async listDerivatives(fileId: string): Promise<DerivativeRecord[]> {
+    return (await this.db.selectFrom('derivatives').selectAll().where('file_id', '=', fileId).orderBy('variant').execute()).map(toDerivative);
+  }
+
+  async finishPurge(fileId: string): Promise<void> {
+    this.readyFiles.delete(fileId);
+    await this.db.transaction().execute(async (tx) => {
+      await tx.deleteFrom('derivatives').where('file_id', '=', fileId).execute();
+      await tx.updateTable('files').set({ status: 'deleted' }).where('id', '=', fileId).where('status', '=', 'purging').execute();
+    });
+  }
+
+  async listPurging(limit: number): Promise<FileRecord[]> {
+    return (await this.db.selectFrom('files').selectAll().where('status', '=', 'purging').limit(limit).execute()).map(toFile);
+  }
+
+  async quarantine(appId: string, sha256: string, reason: string, now: number): Promise<boolean> {
+    return this.db.transaction().execute(async (tx) => {
+      const res = await tx
+        .insertInto('quarantine')
+        .values({ app_id: appId, sha256, reason, created_at: now })
+        .onConflict((oc) => oc.columns(['app_id', 'sha256']).doNothing())
+        .executeTakeFirst();
+      await tx
+        .updateTable('file_refs')
+        .set({ state: 'quarantined' })
+        .where('state', '=', 'live')
+        .where('file_id', 'in', (eb) => eb.selectFrom('files').select('id').where('app_id', '=', appId).where('sha256', '=', sha256))
+        .execute();
+      return Number(res.numInsertedOrUpdatedRows ?? 0n) > 0;
+    });
+  }
+
+  async release(appId: string, sha256: string): Promise<boolean> {
+    return this.db.transaction().execute(async (tx) => {
+      const res = await tx.deleteFrom('quarantine').where('app_id', '=', appId).where('sha256', '=', sha256).executeTakeFirst();
+      await tx
+        .updateTable('file_refs')
+        .set({ state: 'live' })
+        .where('state', '=', 'quarantined')
+        .where('file_id', 'in', (eb) => eb.selectFrom('files').select('id').where('app_id', '=', appId).where('sha256', '=', sha256))
+        .execute();
+      return Number(res.numDeletedRows) > 0;
+    });
+  }
+
+  async getQuarantine(appId: string, sha256: string): Promise<{ reason: string; createdAt: number } | null> {
+    const row = await this.db.selectFrom('quarantine').select(['reason', 'created_at']).where('app_id', '=', appId).where('sha256', '=', sha256).executeTakeFirst();
+    return row ? { reason: row.reason, createdAt: num(row.created_at) } : null;
+  }
+
+  async addUsage(appId: string, userId: string, kind: UsageKind, bytes: number, files: number, day: string | null): Promise<void> {
+    await this.db.transaction().execute(async (tx) => {
+      for (const who of [userId, '*']) {
+        await tx
+          .insertInto('usage')
+          .values({ app_id: appId, user_id: who, kind, bytes, files })
+          .onConflict((oc) =>
+            oc.columns(['app_id', 'user_id', 'kind']).doUpdateSet({
+              bytes: sql`usage.bytes + ${bytes}`,
+              files: sql`usage.files + ${files}`,
+            }),
+          )
+          .execute();
+      }
+      if (day !== null) {
+        await tx
+          .insertInto('usage_daily')
+          .values({ app_id: appId, user_id: userId, day, bytes })
+          .onConflict((oc) => oc.columns(['app_id', 'user_id', 'day']).doUpdateSet({ bytes: sql`usage_daily.bytes + ${bytes}` }))
+          .execute();
+      }
+    });
+  }
+
+  async getUsage(appId: string, userId?: string): Promise<UsageRow[]> {
+    let q = this.db.selectFrom('usage').selectAll().where('app_id', '=', appId);
+    if (userId !== undefined) q = q.where('user_id', '=', userId);
+    const rows = await q.orderBy('user_id').orderBy('kind').execute();
+    return rows.map((r) => ({ userId: r.user_id, kind: r.kind as UsageKind, bytes: num(r.bytes), files: num(r.files) }));
+  }
+
+  async getDailyBytes(appId: string, userId: string, day: string): Promise<number> {
+    const row = await this.db.selectFrom('usage_daily').select('bytes').where('app_id', '=', appId).where('user_id', '=', userId).where('day', '=', day).executeTakeFirst();
+    return row ? num(row.bytes) : 0;
+  }
+
+  async getAppSettings(appId: string): Promise<string | null> {
+    const row = await this.db.selectFrom('app_settings').select('settings').where('app_id', '=', appId).executeTakeFirst();
+    return row?.settings ?? null;
+  }
+
+  async putAppSettings(appId: string, json: string): Promise<void> {
+    await this.db
+      .insertInto('app_settings')
+      .values({ app_id: appId, settings: json })
+      .onConflict((oc) => oc.column('app_id').doUpdateSet({ settings: json }))
+      .execute();
+  }
+
+  async listAppSettings(): Promise<Array<{ appId: string; json: string }>> {
+    return (await this.db.selectFrom('app_settings').selectAll().orderBy('app_id').execute()).map((r) => ({ appId: r.app_id, json: r.settings }));
+  }
+
+  async createSharedFile(f: SharedFileRecord): Promise<void> {
+    const res = await this.db
+      .insertInto('shared_files')
+      .values({
+        file_id: f.fileId,
+        app_id: f.appId,
+        group_id: f.groupId,
+        ref_id: f.refId,
+        url: f.url,
+        name: f.name,
+        size: f.size,
+        type: f.type,
+        uploader: f.uploader,
+        created_at: f.createdAt,
+        updated_at: f.updatedAt,
+      })
+      .onConflict((oc) => oc.doNothing())
+      .executeTakeFirst();
+    if (Number(res.numInsertedOrUpdatedRows ?? 0n) === 0) throw new AlreadyExistsError(`shared file ${f.refId} exists`);
+  }
+
+  async getSharedFile(appId: string, fileId: number): Promise<SharedFileRecord | null> {
+    const row = await this.db.selectFrom('shared_files').selectAll().where('file_id', '=', fileId).where('app_id', '=', appId).executeTakeFirst();
+    return row ? toShared(row) : null;
+  }
+
+  async listSharedFiles(appId: string, groupId: string): Promise<SharedFileRecord[]> {
+    const rows = await this.db.selectFrom('shared_files').selectAll().where('app_id', '=', appId).where('group_id', '=', groupId).orderBy('created_at').orderBy('file_id').execute();
+    return rows.map(toShared);
+  }
+
+  async renameSharedFile(appId: string, fileId: number, name: string, now: number): Promise<boolean> {
+    const res = await this.db.updateTable('shared_files').set({ name, updated_at: now }).where('file_id', '=', fileId).where('app_id', '=', appId).executeTakeFirst();
+    return Number(res.numUpdatedRows) > 0;
+  }
+
+  async deleteSharedFile(appId: string, fileId: number): Promise<boolean> {
+    const res = await this.db.deleteFrom('shared_files').where('file_id', '=', fileId).where('app_id', '=', appId).executeTakeFirst();
+    return Number(res.numDeletedRows) > 0;
+  }
+
+  async appendAudit(e: AuditEntry): Promise<void> {
+    await this.db
+      .insertInto('audit_log')
+      .values({ id: e.id, app_id: e.appId, at: e.at, actor: e.actor, action: e.action, target: e.target, detail: e.detail })
+      .execute();
+  }
+
+  async listAudit(appId: string, before: string | null, limit: number): Promise<AuditEntry[]> {
+    let q = this.db.selectFrom('audit_log').selectAll().where('app_id', '=', appId);
+    if (before !== null) q = q.where('id', '<', before);
+    return (await q.orderBy('id', 'desc').limit(limit).execute()).map(toAudit);
+  }
+
+  async listFilesCompletedBefore(appId: string, which: { fileTypes: number[] } | { avatars: true }, before: number, limit: number): Promise<FileRecord[]> {
+    let q = this.db.selectFrom('files').selectAll().where('app_id', '=', appId).where('status', '=', 'ready').where('completed_at', '<', before);
+    q = 'avatars' in which ? q.where('kind', '!=', 'chat') : q.where('kind', '=', 'chat').where('file_type', 'in', which.fileTypes.length ? which.fileTypes : [-1]);
+    return (await q.orderBy('completed_at').limit(limit).execute()).map(toFile);
+  }
+
+  async listSupersededAvatars(before: number, limit: number): Promise<FileRecord[]> {
+    // An avatar is superseded when its owner (the user, or the group for group avatars) has
+    // two newer ready ones.
+    const res = await sql<Selectable<FilesTable>>`
+      SELECT f.* FROM files f
+      WHERE f.kind <> 'chat' AND f.status = 'ready' AND f.completed_at < ${before}
+        AND (SELECT COUNT(*) FROM files n
+             WHERE n.app_id = f.app_id AND n.kind = f.kind AND n.status = 'ready'
+               AND ((f.kind = 'avatar-user' AND n.owner_id = f.owner_id) OR (f.kind = 'avatar-group' AND n.to_id = f.to_id))
+               AND (n.completed_at > f.completed_at OR (n.completed_at = f.completed_at AND n.id > f.id))) >= 2
+      ORDER BY f.completed_at
+      LIMIT ${limit}`.execute(this.db);
+    const rows = res.rows;
+    return rows.map(toFile);
+  }
+
   async *exportRecords(): AsyncIterable<MetaRecord> {
     const PAGE = 500;
     for (const row of await this.db.selectFrom('apps').selectAll().orderBy('app_id').execute()) {
@@ -598,6 +926,20 @@ export class SqlMetaStore implements MetaStore {
       if (page.length < PAGE) break;
       after = page[page.length - 1]!.id;
     }
+    for (let after = ''; ; ) {
+      const page = await this.db
+        .selectFrom('file_refs')
+        .selectAll('file_refs')
+        .innerJoin('files', 'files.id', 'file_refs.file_id')
+        .where('files.status', '=', 'ready')
+        .where('file_refs.id', '>', after)
+        .orderBy('file_refs.id')
+        .limit(PAGE)
+        .execute();
+      for (const r of page) yield { kind: 'ref', ref: toRef(r) };
+      if (page.length < PAGE) break;
+      after = page[page.length - 1]!.id;
+    }
     for (let after = ['', '']; ; ) {
       const page = await this.db
         .selectFrom('derivatives')
@@ -639,6 +981,16 @@ export class SqlMetaStore implements MetaStore {
         break;
       case 'file':
         res = await this.db.insertInto('files').values(fileRow(r.file)).onConflict((oc) => oc.column('id').doNothing()).executeTakeFirst();
+        // A store exported before references existed names no original reference: add it.
+        await this.db.insertInto('file_refs').values(refRow(originalRef(r.file))).onConflict((oc) => oc.column('id').doNothing()).execute();
+        break;
+      case 'ref':
+        // The file's record added its original reference as live: a deleted one stays deleted.
+        res = await this.db
+          .insertInto('file_refs')
+          .values(refRow(r.ref))
+          .onConflict((oc) => oc.column('id').doUpdateSet({ state: r.ref.state, deleted_at: r.ref.deletedAt }).where('file_refs.state', '!=', r.ref.state))
+          .executeTakeFirst();
         break;
       case 'derivative': {
         const d = r.derivative;

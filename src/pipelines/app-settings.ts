@@ -1,0 +1,98 @@
+// An app's lifecycle settings (PATCH /admin/apps/:app_id): retention per kind, quotas, and the
+// membership URL. Stored as one JSON document per app and read from the database when needed
+// (never cached), so a change applies on every node at once.
+import { Codes, FerryError, badParam } from '../errors.ts';
+import { checkMembershipUrl, ConfigError } from '../config.ts';
+import type { FileRecord, UsageKind } from '../meta/meta-store.ts';
+import type { Services } from '../services.ts';
+import { dayOf } from './lifecycle.ts';
+
+export const KINDS: readonly UsageKind[] = ['chat', 'voice', 'image', 'video', 'shared', 'avatar'];
+
+export interface AppSettings {
+  /** days a file of the kind is kept after its upload; 0 or absent: kept */
+  retention_days: Partial<Record<UsageKind, number>>;
+  quota: { app_bytes?: number; user_daily_bytes?: number };
+  membership_url?: string;
+}
+
+export interface SettingsPatch {
+  retention_days?: Partial<Record<UsageKind, number>>;
+  /** null removes a quota */
+  quota?: { app_bytes?: number | null; user_daily_bytes?: number | null };
+  membership_url?: string | null;
+}
+
+const empty = (): AppSettings => ({ retention_days: {}, quota: {} });
+
+export async function loadSettings(s: Pick<Services, 'meta'>, appId: string): Promise<AppSettings> {
+  const [json, membershipUrl] = await Promise.all([s.meta.getAppSettings(appId), s.meta.getMembershipUrl(appId)]);
+  const parsed = json === null ? {} : (JSON.parse(json) as Partial<AppSettings>);
+  // The membership URL lives where the membership lookups read it (membership_settings).
+  delete parsed.membership_url;
+  return { ...empty(), ...parsed, retention_days: parsed.retention_days ?? {}, quota: parsed.quota ?? {}, ...(membershipUrl ? { membership_url: membershipUrl } : {}) };
+}
+
+/** Apply a patch (already checked by the route's schema) and store the result. */
+export async function patchSettings(s: Pick<Services, 'meta'>, appId: string, patch: SettingsPatch): Promise<AppSettings> {
+  const next = await loadSettings(s, appId);
+  for (const [kind, days] of Object.entries(patch.retention_days ?? {}) as Array<[UsageKind, number]>) {
+    if (days === 0) delete next.retention_days[kind];
+    else next.retention_days[kind] = days;
+  }
+  for (const [name, value] of Object.entries(patch.quota ?? {}) as Array<['app_bytes' | 'user_daily_bytes', number | null]>) {
+    if (value === null) delete next.quota[name];
+    else next.quota[name] = value;
+  }
+  if (patch.membership_url !== undefined) {
+    if (patch.membership_url !== null) {
+      try {
+        checkMembershipUrl('membership_url', patch.membership_url);
+      } catch (err) {
+        if (err instanceof ConfigError) throw badParam(err.message);
+        throw err;
+      }
+    }
+    await s.meta.setMembershipUrl(appId, patch.membership_url);
+    if (patch.membership_url === null) delete next.membership_url;
+    else next.membership_url = patch.membership_url;
+  }
+  const { membership_url: _kept, ...stored } = next;
+  await s.meta.putAppSettings(appId, JSON.stringify(stored));
+  return next;
+}
+
+/** What a quota leaves for one more upload of this user, and which quota binds (null: none). */
+export interface QuotaRoom {
+  bytes: number;
+  code: typeof Codes.QUOTA_APP_BYTES | typeof Codes.QUOTA_USER_DAILY | null;
+}
+
+export async function quotaRoom(s: Services, appId: string, userId: string, now = Date.now()): Promise<QuotaRoom> {
+  const { quota } = await loadSettings(s, appId);
+  let room: QuotaRoom = { bytes: Number.POSITIVE_INFINITY, code: null };
+  if (quota.app_bytes !== undefined) {
+    const used = (await s.meta.getUsage(appId, '*')).reduce((sum, r) => sum + r.bytes, 0);
+    room = { bytes: quota.app_bytes - used, code: Codes.QUOTA_APP_BYTES };
+  }
+  if (quota.user_daily_bytes !== undefined) {
+    const left = quota.user_daily_bytes - (await s.meta.getDailyBytes(appId, userId, dayOf(now)));
+    if (left < room.bytes) room = { bytes: left, code: Codes.QUOTA_USER_DAILY };
+  }
+  return room;
+}
+
+export function quotaError(code: NonNullable<QuotaRoom['code']>): FerryError {
+  return code === Codes.QUOTA_APP_BYTES
+    ? new FerryError(code, "the app's storage quota (quota.app_bytes) is used up")
+    : new FerryError(code, "this user's daily upload quota (quota.user_daily_bytes) is used up");
+}
+
+/** A slot is refused when the quota leaves no byte at all. */
+export async function refuseSlotOverQuota(s: Services, appId: string, userId: string): Promise<void> {
+  const room = await quotaRoom(s, appId, userId);
+  if (room.code !== null && room.bytes <= 0) throw quotaError(room.code);
+}
+
+/** The uploader, whose usage and daily quota an upload counts against. */
+export const uploaderOf = (file: FileRecord) => file.ownerId;

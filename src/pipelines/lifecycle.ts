@@ -1,0 +1,329 @@
+// Files that can be taken back: delete, recall, erasure, quarantine, and what an operator sees
+// of a file. A download_url is a reference (the upload's own, or one forward's); deleting one
+// marks it in the database, where every node reads it on every download, and the bytes and
+// every derivative leave the store with the file's last reference.
+//
+// The events hook calls recall / eraseUser / purgeGroupFiles; the admin API calls the rest.
+import type { AppKeys } from '../auth/app-registry.ts';
+import { mintSign, refIdOf, verifySign } from '../auth/file-sign.ts';
+import { Codes, FerryError } from '../errors.ts';
+import type { FileRecord, FileRef, MetaStore, RefDeletion, UsageKind } from '../meta/meta-store.ts';
+import { randomId } from '../random-id.ts';
+import type { LifecycleHooks, Services } from '../services.ts';
+import { namedFile } from './links.ts';
+import { parseObjectName } from './ready-file.ts';
+
+/** Who did it, as the audit log says: the admin key, a signed event, the janitor, or a user. */
+export type Actor = 'admin-key' | 'event' | 'janitor' | `user:${string}`;
+
+/** At most this many URLs in one request: a bigger job is many requests (or the user erasure). */
+export const MAX_URLS = 1000;
+/** Erasure and retention work through references this many at a time. */
+const BATCH = 500;
+
+export type UrlResult =
+  | { url: string; result: 'deleted' | 'already-deleted'; copies: number; bytes_removed: boolean }
+  | { url: string; result: 'quarantined' | 'already-quarantined' | 'released' | 'not-quarantined' }
+  | { url: string; result: 'not-found' | 'invalid' | 'not-uploaded'; error: string };
+
+/** Usage and retention name file types by these kinds. */
+export function usageKindOf(file: Pick<FileRecord, 'kind' | 'fileType'>): UsageKind {
+  if (file.kind !== 'chat') return 'avatar';
+  if (file.fileType >= 200) return 'shared';
+  switch (file.fileType) {
+    case 101:
+    case 104:
+      return 'voice';
+    case 102:
+      return 'image';
+    case 103:
+      return 'video';
+    default:
+      return 'chat';
+  }
+}
+
+/** The file types (chat records) of each kind; avatars are their own records. */
+export const FILE_TYPES_OF: Record<Exclude<UsageKind, 'avatar'>, number[]> = {
+  chat: [100],
+  voice: [101, 104],
+  image: [102],
+  video: [103],
+  shared: [200, 201, 202, 203],
+};
+
+/** UTC day of a time, the unit of quota.user_daily_bytes. */
+export const dayOf = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
+
+export async function audit(meta: MetaStore, appId: string, actor: Actor, action: string, target: string, detail?: unknown): Promise<void> {
+  const at = Date.now();
+  await meta.appendAudit({
+    // sortable by time (base36 milliseconds, fixed width), unique by its random tail
+    id: `${at.toString(36).padStart(10, '0')}-${randomId(6)}`,
+    appId,
+    at,
+    actor,
+    action,
+    target: target.slice(0, 2048),
+    detail: detail === undefined ? null : JSON.stringify(detail),
+  });
+}
+
+async function keysOf(s: Services, appId: string): Promise<AppKeys> {
+  const keys = await s.apps.get(appId);
+  if (!keys) throw new FerryError(Codes.APP_NOT_FOUND, `app ${appId} not found`);
+  return keys;
+}
+
+/** Which reference a download_url, bare file_sign or avatar object_name names, or why none. */
+async function resolveRef(s: Services, keys: AppKeys, raw: unknown): Promise<{ ref: FileRef } | { result: 'not-found' | 'invalid'; error: string }> {
+  if (typeof raw !== 'string' || raw.trim() === '') return { result: 'invalid', error: 'not a download_url, file_sign or object_name' };
+  if (raw.length > 8192) return { result: 'invalid', error: 'too long' };
+  let refId: string;
+  try {
+    const named = namedFile(raw);
+    refId = 'sign' in named ? refIdOf(verifySign(keys, named.sign)) : parseObjectName(named.objectName);
+  } catch (err) {
+    return { result: 'invalid', error: err instanceof FerryError ? `${err.message} (or of another app)` : 'not a download_url' };
+  }
+  const ref = await s.meta.getRef(keys.app.appId, refId);
+  return ref ? { ref } : { result: 'not-found', error: 'no such file in this app' };
+}
+
+function checkUrls(urls: unknown): string[] {
+  if (!Array.isArray(urls) || urls.length === 0) throw new FerryError(Codes.BAD_PARAM, 'urls must be a non-empty list');
+  if (urls.length > MAX_URLS) throw new FerryError(Codes.BAD_PARAM, `urls may hold at most ${MAX_URLS} entries`);
+  return urls as string[];
+}
+
+/**
+ * Remove a purging file's bytes and derivatives from the store, then its derivative records,
+ * and take its bytes off the usage counters. A store failure leaves the file purging (its URLs
+ * are refused already); the janitor tries again. true when the bytes are gone.
+ */
+export async function purgeBytes(s: Services, file: FileRecord): Promise<boolean> {
+  try {
+    const derivatives = await s.meta.listDerivatives(file.id);
+    for (const d of derivatives) {
+      await s.bytes.delete(d.storageKey);
+      s.knownDerivatives.delete(`${file.id}/${d.variant}`);
+    }
+    await s.bytes.delete(file.storageKey);
+    await s.meta.finishPurge(file.id);
+  } catch (err) {
+    s.log.warn({ err, file: file.id }, 'could not remove the bytes of a deleted file; the janitor will retry');
+    return false;
+  }
+  if (file.completedAt !== null && file.size !== null) {
+    await s.meta.addUsage(file.appId, file.ownerId, usageKindOf(file), -file.size, -1, null).catch((err: unknown) => s.log.warn({ err }, 'usage not updated'));
+  }
+  return true;
+}
+
+async function deleteOne(s: Services, appId: string, refId: string): Promise<RefDeletion | null> {
+  const done = await s.meta.deleteRef(appId, refId, Date.now());
+  if (done?.purge) await purgeBytes(s, done.purge);
+  return done;
+}
+
+/** Delete one reference by id (a group shared file's); the bytes go if it was the last. */
+export async function deleteReference(s: Services, appId: string, refId: string): Promise<void> {
+  await deleteOne(s, appId, refId);
+}
+
+/** Delete references; with allCopies every reference of the same file (every forward) too. */
+async function deleteRefs(s: Services, appId: string, ref: FileRef, allCopies: boolean): Promise<{ copies: number; bytesRemoved: boolean }> {
+  const targets = allCopies ? await s.meta.listRefsOfFile(ref.fileId) : [ref];
+  let copies = 0;
+  let bytesRemoved = false;
+  for (const r of targets) {
+    if (r.state === 'deleted') continue;
+    const done = await deleteOne(s, appId, r.id);
+    if (done && !done.already) copies++;
+    if (done?.purge) bytesRemoved = true;
+  }
+  return { copies, bytesRemoved };
+}
+
+/** POST /admin/apps/:app_id/files/delete and message.recalled. */
+export async function deleteUrls(s: Services, appId: string, rawUrls: unknown, opts: { allCopies?: boolean }, actor: Actor): Promise<{ results: UrlResult[] }> {
+  const urls = checkUrls(rawUrls);
+  const keys = await keysOf(s, appId);
+  const results: UrlResult[] = [];
+  for (const url of urls) {
+    const found = await resolveRef(s, keys, url);
+    if (!('ref' in found)) {
+      results.push({ url: String(url), ...found });
+      continue;
+    }
+    const out = await deleteRefs(s, appId, found.ref, opts.allCopies === true);
+    const result = out.copies === 0 ? 'already-deleted' : 'deleted';
+    results.push({ url, result, copies: out.copies, bytes_removed: out.bytesRemoved });
+    if (result === 'deleted') await audit(s.meta, appId, actor, opts.allCopies ? 'file.delete-all-copies' : 'file.delete', url, { ref_id: found.ref.id, file_id: found.ref.fileId, copies: out.copies });
+  }
+  return { results };
+}
+
+/** The events hook's message.recalled: the URLs it names are deleted (their forwards stay). */
+export function recall(s: Services, appId: string, urls: string[], actor: Actor = 'event'): Promise<{ results: UrlResult[] }> {
+  return deleteUrls(s, appId, urls, { allCopies: false }, actor);
+}
+
+async function deleteAllBy(s: Services, appId: string, by: { fromId: string } | { toType: 1 | 2; toId: string }): Promise<number> {
+  let deleted = 0;
+  for (let after = ''; ; ) {
+    const page = await s.meta.listRefsBy(appId, by, after, BATCH);
+    for (const r of page) if ((await deleteOne(s, appId, r.id))?.already === false) deleted++;
+    if (page.length < BATCH) return deleted;
+    after = page[page.length - 1]!.id;
+  }
+}
+
+/** DELETE /admin/apps/:app_id/users/:user_id/files and user.deleted: every URL the user sent. */
+export async function eraseUser(s: Services, appId: string, userId: string, actor: Actor): Promise<{ deleted: number }> {
+  await keysOf(s, appId);
+  const deleted = await deleteAllBy(s, appId, { fromId: userId });
+  await audit(s.meta, appId, actor, 'user.erase', userId, { deleted });
+  return { deleted };
+}
+
+/** group.dismissed with purge_files: every URL sent to the group. */
+export async function purgeGroupFiles(s: Services, appId: string, groupId: string, actor: Actor): Promise<{ deleted: number }> {
+  await keysOf(s, appId);
+  const deleted = await deleteAllBy(s, appId, { toType: 2, toId: groupId });
+  await audit(s.meta, appId, actor, 'group.purge', groupId, { deleted });
+  return { deleted };
+}
+
+async function fileOfRef(s: Services, appId: string, url: string, ref: FileRef): Promise<{ file: FileRecord & { sha256: string } } | UrlResult> {
+  const file = await s.meta.getFile(appId, ref.fileId);
+  if (!file || file.sha256 === null) return { url, result: 'not-uploaded', error: 'the file has no bytes yet' };
+  return { file: file as FileRecord & { sha256: string } };
+}
+
+/** POST /admin/apps/:app_id/files/quarantine: every copy of the bytes is refused; they are kept. */
+export async function quarantineUrls(s: Services, appId: string, rawUrls: unknown, reason: string, actor: Actor): Promise<{ results: UrlResult[] }> {
+  const urls = checkUrls(rawUrls);
+  const keys = await keysOf(s, appId);
+  const results: UrlResult[] = [];
+  for (const url of urls) {
+    const found = await resolveRef(s, keys, url);
+    if (!('ref' in found)) {
+      results.push({ url: String(url), ...found });
+      continue;
+    }
+    if (found.ref.state === 'deleted') {
+      results.push({ url, result: 'not-found', error: 'this URL was deleted' });
+      continue;
+    }
+    const got = await fileOfRef(s, appId, url, found.ref);
+    if (!('file' in got)) {
+      results.push(got);
+      continue;
+    }
+    const fresh = await s.meta.quarantine(appId, got.file.sha256, reason, Date.now());
+    results.push({ url, result: fresh ? 'quarantined' : 'already-quarantined' });
+    if (fresh) await audit(s.meta, appId, actor, 'file.quarantine', url, { sha256: got.file.sha256, reason });
+  }
+  return { results };
+}
+
+/** POST /admin/apps/:app_id/files/release */
+export async function releaseUrls(s: Services, appId: string, rawUrls: unknown, actor: Actor): Promise<{ results: UrlResult[] }> {
+  const urls = checkUrls(rawUrls);
+  const keys = await keysOf(s, appId);
+  const results: UrlResult[] = [];
+  for (const url of urls) {
+    const found = await resolveRef(s, keys, url);
+    if (!('ref' in found)) {
+      results.push({ url: String(url), ...found });
+      continue;
+    }
+    const got = await fileOfRef(s, appId, url, found.ref);
+    if (!('file' in got)) {
+      results.push(got);
+      continue;
+    }
+    const released = await s.meta.release(appId, got.file.sha256);
+    results.push({ url, result: released ? 'released' : 'not-quarantined' });
+    if (released) await audit(s.meta, appId, actor, 'file.release', url, { sha256: got.file.sha256 });
+  }
+  return { results };
+}
+
+/** Refuses bytes that are quarantined in the app (called before an upload is committed). */
+export async function refuseQuarantined(s: Services, appId: string, sha256: string): Promise<void> {
+  if (await s.meta.getQuarantine(appId, sha256)) {
+    throw new FerryError(Codes.FILE_QUARANTINED, 'these bytes are quarantined by the operator and cannot be uploaded');
+  }
+}
+
+/** Add a finished upload to the usage counters; best effort, it never fails the upload. */
+export async function countUpload(s: Services, file: FileRecord, size: number): Promise<void> {
+  const now = Date.now();
+  await s.meta.addUsage(file.appId, file.ownerId, usageKindOf(file), size, 1, dayOf(now)).catch((err: unknown) => s.log.warn({ err }, 'usage not updated'));
+}
+
+/** The download_url of a reference, as a client would use it (a fresh sign naming the same reference). */
+export function urlOfRef(s: Services, keys: AppKeys, file: FileRecord, r: FileRef): string {
+  if (file.kind !== 'chat') return s.urls.avatarDownload(file.id);
+  const claims = { fid: file.id, from_id: r.fromId, to_id: r.toId ?? '0', to_type: r.toType ?? 1, ft: r.fileType };
+  return s.urls.chatDownload(mintSign(keys, r.id === file.id ? claims : { ...claims, rid: r.id }));
+}
+
+const conversationOf = (r: { toId: string | null; toType: 1 | 2 | null }) => (r.toType === null ? null : { to_id: r.toId, to_type: r.toType });
+
+/** GET /admin/apps/:app_id/files?url= */
+export async function lookupFile(s: Services, appId: string, url: string): Promise<Record<string, unknown>> {
+  const keys = await keysOf(s, appId);
+  const found = await resolveRef(s, keys, url);
+  if (!('ref' in found)) throw new FerryError(found.result === 'invalid' ? Codes.BAD_PARAM : Codes.NOT_FOUND, `url: ${found.error}`);
+  const ref = found.ref;
+  const file = await s.meta.getFile(appId, ref.fileId);
+  if (!file) throw new FerryError(Codes.NOT_FOUND, 'url: no such file in this app');
+  const [refs, derivatives, quarantine] = await Promise.all([
+    s.meta.listRefsOfFile(file.id),
+    s.meta.listDerivatives(file.id),
+    file.sha256 ? s.meta.getQuarantine(appId, file.sha256) : null,
+  ]);
+  return {
+    url,
+    ref_id: ref.id,
+    file_id: file.id,
+    kind: file.kind,
+    file_type: ref.fileType,
+    size: file.size,
+    type: file.contentType,
+    sha256: file.sha256,
+    file_name: file.fileName,
+    sender: ref.fromId,
+    uploader: file.ownerId,
+    conversation: conversationOf(ref),
+    created_at: ref.createdAt,
+    uploaded_at: file.completedAt,
+    state: ref.state,
+    deleted_at: ref.deletedAt,
+    file_status: file.status,
+    quarantine: quarantine ? { reason: quarantine.reason, at: quarantine.createdAt } : null,
+    other_urls: refs
+      .filter((r) => r.id !== ref.id)
+      .map((r) => ({
+        url: urlOfRef(s, keys, file, r),
+        ref_id: r.id,
+        state: r.state,
+        sender: r.fromId,
+        conversation: conversationOf(r),
+        created_at: r.createdAt,
+      })),
+    derivatives: file.status === 'deleted' ? [] : derivatives.map((d) => ({ variant: d.variant, size: d.size, type: d.contentType, created_at: d.createdAt })),
+  };
+}
+
+/** What the events hook calls (Services.lifecycle): recalls, erasures and group purges by event. */
+export function lifecycleHooks(s: Services): LifecycleHooks {
+  return {
+    recall: async (appId, urls) => void (await recall(s, appId, urls, 'event')),
+    eraseUser: async (appId, userId) => void (await eraseUser(s, appId, userId, 'event')),
+    purgeGroupFiles: async (appId, groupId) => void (await purgeGroupFiles(s, appId, groupId, 'event')),
+  };
+}
