@@ -210,29 +210,40 @@ describe('bulk push, events and history (no IM server)', () => {
     assert.deepEqual((r.body.results as Array<{ result: string }>).map((x) => x.result), ['unchanged']);
   });
 
-  test('message.recalled and user.deleted are recorded and answered "recorded, not yet applied"; user.deleted leaves every group', async () => {
+  test('message.recalled deletes the URLs it names, user.deleted everything the user sent; both take effect once, and user.deleted leaves every group', async () => {
     await f.admin('PUT', `/admin/apps/${app.appId}/groups/720/members`, { members: [{ user_id: '1', role: 'owner' }, { user_id: '8' }] });
     await f.admin('PUT', `/admin/apps/${app.appId}/groups/721/members`, { members: [{ user_id: '1', role: 'owner' }, { user_id: '8' }] });
+    const one = await creds('1');
+    const eight = await creds('8');
+    const recalled = await uploadChat(f.url, one, { to_id: '9' });
+    const kept = await uploadChat(f.url, one, { to_id: '9' });
+    const byEight = await uploadChat(f.url, eight, { to_id: '720', to_type: 2 });
+    await allowed(recalled, one);
+    await allowed(byEight, one);
     const body = {
       events: [
-        { type: 'message.recalled', urls: [`${f.url}/file/download/chat?file_sign=x.y.z`], at: Date.now() - 1000 },
+        { type: 'message.recalled', urls: [recalled], at: Date.now() - 1000 },
         { type: 'user.deleted', user_id: '8', at: Date.now() - 1000 },
       ],
     };
     let r = await sendEvents(f.url, app.appId, app.secret, body);
-    assert.equal(r.status, 200);
+    assert.equal(r.status, 200, JSON.stringify(r.body));
     const results = r.body.results as Array<{ type: string; result: string; note?: string }>;
-    assert.deepEqual(results.map((x) => x.result), ['recorded', 'recorded']);
-    assert.match(results[0]!.note ?? '', /^recorded, not yet applied/);
+    assert.deepEqual(results.map((x) => x.result), ['applied', 'applied']);
+    await refused(recalled, one, Codes.FILE_DELETED);
+    await allowed(kept, one);
+    await refused(byEight, one, Codes.FILE_DELETED);
     for (const g of ['720', '721']) {
       const users = ((await f.admin('GET', `/admin/apps/${app.appId}/groups/${g}/members`)).body.members as Array<{ user_id: string }>).map((m) => m.user_id);
       assert.deepEqual(users, ['1']);
     }
     const recorded = await f.ferry.services.meta.listRecordedEvents(app.appId, 10);
-    assert.deepEqual(recorded.map((e) => e.type), ['message.recalled', 'user.deleted']);
+    assert.deepEqual(recorded.map((e) => e.type).sort(), ['message.recalled', 'user.deleted']);
     r = await sendEvents(f.url, app.appId, app.secret, body);
     assert.deepEqual((r.body.results as Array<{ result: string }>).map((x) => x.result), ['unchanged', 'unchanged']);
     assert.equal((await f.ferry.services.meta.listRecordedEvents(app.appId, 10)).length, 2, 'recorded once');
+    const audit = (await f.admin('GET', `/admin/apps/${app.appId}/audit`)).body;
+    assert.ok(JSON.stringify(audit).includes('"event"'), 'the audit log names the event as the actor');
   });
 
   test('members import (the work of the CLI): NDJSON and CSV, many groups interleaved, batches, progress; a bad line writes nothing', async () => {
