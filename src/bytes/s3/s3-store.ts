@@ -99,6 +99,9 @@ async function sweepScratch(dir: string): Promise<void> {
   }
 }
 
+/** how long a readiness check waits for the bucket */
+const PING_TIMEOUT_MS = 2000;
+
 export class S3ByteStore implements ByteStore, Presigner, DirectUploads {
   readonly presigner: Presigner = this;
   readonly directUploads: DirectUploads = this;
@@ -229,6 +232,15 @@ export class S3ByteStore implements ByteStore, Presigner, DirectUploads {
       unhoistableHeaders: new Set(['content-type']),
     });
     return { url };
+  }
+
+  async ping(): Promise<void> {
+    try {
+      // One attempt, no SDK retries: readiness wants the store's answer now, not in 10 s.
+      await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }), { abortSignal: AbortSignal.timeout(PING_TIMEOUT_MS) });
+    } catch (err) {
+      throw storageError(`access to bucket "${this.bucket}"`, err);
+    }
   }
 
   async close(): Promise<void> {

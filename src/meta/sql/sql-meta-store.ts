@@ -1,6 +1,6 @@
 // MetaStore on kysely. The queries are plain enough to run unchanged on SQLite and PostgreSQL;
 // only the connection (dialect) differs, see sqlite.ts.
-import { Migrator, type Insertable, type Kysely, type Selectable } from 'kysely';
+import { Migrator, sql, type Insertable, type Kysely, type Selectable } from 'kysely';
 import { LRUCache } from 'lru-cache';
 import type {
   MetaRecord,
@@ -97,6 +97,8 @@ export class SqlMetaStore implements MetaStore {
     private readonly db: Kysely<Database>,
     readonly sharedByNodes: boolean,
     private readonly onClose: () => Promise<void> = async () => {},
+    /** throws when the database is not where it was opened (embedded: the file was moved or removed) */
+    private readonly checkLocation: () => void = () => {},
   ) {}
 
   async migrate(): Promise<void> {
@@ -122,6 +124,12 @@ export class SqlMetaStore implements MetaStore {
   async getApp(appId: string): Promise<AppRecord | null> {
     const row = await this.db.selectFrom('apps').selectAll().where('app_id', '=', appId).executeTakeFirst();
     return row ? { appId: row.app_id, secret: row.secret, signKey: row.sign_key, createdAt: num(row.created_at) } : null;
+  }
+
+  // --- operations: health ---
+  async ping(): Promise<void> {
+    await sql`select 1`.execute(this.db);
+    this.checkLocation();
   }
 
   async putGroup(group: GroupRecord): Promise<void> {
