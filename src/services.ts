@@ -12,6 +12,8 @@ import type { MediaTools } from './media/tools.ts';
 import type { SingleFlight } from './primitives/single-flight.ts';
 import type { InFlight } from './primitives/in-flight.ts';
 import type { PublicUrls } from './pipelines/urls.ts';
+import type { FerryMetrics } from './metrics.ts';
+import type { ReadinessCheck } from './health.ts';
 
 export interface Services {
   config: Readonly<Config>;
@@ -40,4 +42,8 @@ export interface Services {
    * bomb) cost nothing.
    */
   mediaRefusals: LRUCache<string, FerryError>;
+  /** this Ferry's Prometheus registry and named metrics (GET /metrics) */
+  metrics: FerryMetrics;
+  /** whether the database and store answer and the node is not draining (GET /readyz) */
+  readiness: ReadinessCheck;
 }

@@ -11,7 +11,7 @@ import { AVATAR_TYPE, fileTypeInfo } from '../file-types.ts';
 import { UploadGuard } from '../media/upload-guard.ts';
 import type { FileRecord } from '../meta/meta-store.ts';
 import type { Services } from '../services.ts';
-import { STALE_CLAIM_MS } from './upload.ts';
+import { STALE_CLAIM_MS, uploadLabel } from './upload.ts';
 
 /** The content type a direct PUT must carry (signed into the URL): what Android sends. */
 const DIRECT_UPLOAD_CONTENT_TYPE = 'application/octet-stream';
@@ -53,7 +53,9 @@ export async function confirmDirectUpload(s: Services, file: FileRecord): Promis
     const typed = guard.contentType;
     await pipeline(await s.bytes.read(file.storageKey), guard, sink);
     const contentType = await typed;
-    return await s.meta.completeUpload(file.id, { size: guard.bytes, sha256: guard.digest(), contentType, fileName: null }, Date.now());
+    const done = await s.meta.completeUpload(file.id, { size: guard.bytes, sha256: guard.digest(), contentType, fileName: null }, Date.now());
+    s.metrics.uploadCompleted(uploadLabel(file), guard.bytes);
+    return done;
   } catch (err) {
     if (err instanceof FerryError) await s.bytes.delete(file.storageKey).catch(() => {});
     await s.meta.releaseSlot(file.id).catch(() => {});

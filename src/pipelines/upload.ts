@@ -79,8 +79,9 @@ async function runUpload(s: Services, slotId: string, receive: Receive): Promise
       );
     } catch (err) {
       await s.bytes.delete(file.storageKey).catch(() => {});
-      throw err instanceof StorageError ? err : new StorageError(`could not record the upload: ${(err as Error).message}`, { cause: err });
+      throw err instanceof StorageError ? err : new StorageError(`could not record the upload: ${(err as Error).message}`, { cause: err, layer: 'database' });
     }
+    s.metrics.uploadCompleted(uploadLabel(file), result.size);
   } catch (err) {
     await Promise.all(staged.map((u) => u.object.discard().catch(() => {})));
     await s.meta.releaseSlot(file.id).catch((e: unknown) => s.log.error({ err: e }, 'could not release upload slot'));
@@ -88,6 +89,11 @@ async function runUpload(s: Services, slotId: string, receive: Receive): Promise
   } finally {
     clearInterval(heartbeat);
   }
+}
+
+/** The file_type label of upload metrics: Lanying's file_type for chat files, the kind for avatars. */
+export function uploadLabel(file: FileRecord): string {
+  return file.kind === 'chat' ? String(file.fileType) : file.kind;
 }
 
 /** Width, height and duration for the record; best effort, it never fails an upload. */

@@ -38,10 +38,10 @@ export function openSqliteMetaStore(dataDir: string): SqlMetaStore {
     try {
       now = fs.statSync(file);
     } catch (err) {
-      throw new StorageError(`the database file ${file} is gone (${(err as NodeJS.ErrnoException).code ?? 'unreadable'})`, { cause: err, kind: 'unavailable' });
+      throw new StorageError(`the database file ${file} is gone (${(err as NodeJS.ErrnoException).code ?? 'unreadable'})`, { cause: err, kind: 'unavailable', layer: 'database' });
     }
     if (now.ino !== opened.ino || now.dev !== opened.dev) {
-      throw new StorageError(`the database file ${file} was replaced while Ferry runs: restart Ferry`, { kind: 'unavailable' });
+      throw new StorageError(`the database file ${file} was replaced while Ferry runs: restart Ferry`, { kind: 'unavailable', layer: 'database' });
     }
   };
   // One process owns the data folder: no other node can hold an upload claim.
