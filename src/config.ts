@@ -56,6 +56,10 @@ export interface Config {
   /** memory for the bytes of small, hot files (avatars, thumbnails); 0 turns it off */
   smallReadCacheBytes: number;
   logLevel: string;
+  /** one line per request at info (route template, status, bytes, ms, request id, app, user) */
+  accessLog: boolean;
+  /** when set, GET /metrics needs Authorization: Bearer <it> */
+  metricsToken: string | undefined;
   media: MediaConfig;
   tokens: TokenPolicy;
   membership: MembershipConfig;
@@ -229,6 +233,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     maxConnections: int(env, 'FERRY_MAX_CONNECTIONS', 10_000, 1, 1_000_000),
     smallReadCacheBytes: size(env, 'FERRY_SMALL_FILE_CACHE', 32 * MiB),
     logLevel: env.FERRY_LOG_LEVEL || 'info',
+    accessLog: bool(env, 'FERRY_ACCESS_LOG', true),
+    metricsToken: env.FERRY_METRICS_TOKEN || undefined,
     media: loadMediaConfig(env),
     membership: loadMembershipConfig(env),
     tokens: {

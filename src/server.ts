@@ -1,6 +1,6 @@
 // Assembles a running Ferry from a config: stores, app registry, HTTP server, janitor, and a
 // graceful close that lets in-flight uploads finish (or cleans them up after the grace period).
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 import { openMetaStore } from './meta/open.ts';
 import { openByteStore } from './bytes/open.ts';
@@ -21,6 +21,9 @@ import { LeaseSingleFlight } from './cluster/lease-single-flight.ts';
 import type { Services } from './services.ts';
 import { secureDataDir } from './data-dir.ts';
 import { Membership } from './membership/membership.ts';
+import { createLogger } from './logging.ts';
+import { FerryMetrics } from './metrics.ts';
+import { ReadinessCheck } from './health.ts';
 
 export interface RunningFerry {
   services: Services;
@@ -31,7 +34,7 @@ export interface RunningFerry {
   close(): Promise<void>;
 }
 
-export async function startFerry(config: Readonly<Config>, log: Logger = pino({ level: config.logLevel })): Promise<RunningFerry> {
+export async function startFerry(config: Readonly<Config>, log: Logger = createLogger(config)): Promise<RunningFerry> {
   secureDataDir(config.dataDir);
   const { key: adminKey, created } = loadOrCreateAdminKey(config.dataDir, config.adminKey);
   const meta = await openMetaStore(config, (err) => log.warn({ err }, 'database connection lost; it reconnects on the next query'));
@@ -43,6 +46,7 @@ export async function startFerry(config: Readonly<Config>, log: Logger = pino({ 
   }
   const bytes = await openByteStore(config);
   const apps = new AppRegistry(meta, config.tokens);
+  const media = new MediaTools(config.media, config.dataDir);
   const services: Services = {
     config,
     urls: new PublicUrls(config.publicUrl),
@@ -53,7 +57,7 @@ export async function startFerry(config: Readonly<Config>, log: Logger = pino({ 
     uploads: new AbortController(),
     uploadsInFlight: new InFlight(),
     uploadTurns: new Turns(),
-    media: new MediaTools(config.media, config.dataDir),
+    media,
     // Many nodes on one database: the one-derivative-per-request guarantee must hold across them.
     derivativeFlights: meta.sharedByNodes
       ? new LeaseSingleFlight(meta, { ttlMs: 2 * config.media.ffmpegTimeoutMs + 30_000 })
@@ -61,6 +65,11 @@ export async function startFerry(config: Readonly<Config>, log: Logger = pino({ 
     knownDerivatives: new LRUCache<string, DerivativeRecord>({ max: 10_000 }),
     mediaRefusals: new LRUCache<string, FerryError>({ max: 10_000 }),
     membership: new Membership(meta, apps, config.membership, log),
+    metrics: new FerryMetrics({ mediaQueue: media.queue }),
+    readiness: ReadinessCheck.of(meta, bytes, (dependency, state, cause) => {
+      if (state === 'ok') log.info({ dependency }, `readiness: the ${dependency} answers again`);
+      else log.warn({ dependency, state, cause }, `readiness: the ${dependency} is ${state === 'timeout' ? 'not answering' : 'not reachable'}: ${cause ?? ''}`);
+    }),
   };
   // message.recalled, user.deleted and group.dismissed with purge_files delete files.
   services.lifecycle = lifecycleHooks(services);
@@ -75,6 +84,8 @@ export async function startFerry(config: Readonly<Config>, log: Logger = pino({ 
   let closing: Promise<void> | null = null;
   const close = () => {
     closing ??= (async () => {
+      // /readyz answers 503 from now on, so load balancers stop sending while in-flight work ends.
+      services.readiness.drain();
       stopJanitor();
       // In-flight requests get the grace period to finish; then uploads still streaming are
       // aborted, which discards their staged bytes and gives their slots back.

@@ -14,6 +14,8 @@ import type { InFlight } from './primitives/in-flight.ts';
 import type { Turns } from './primitives/turns.ts';
 import type { PublicUrls } from './public-urls.ts';
 import type { Membership } from './membership/membership.ts';
+import type { FerryMetrics } from './metrics.ts';
+import type { ReadinessCheck } from './health.ts';
 
 export interface Services {
   config: Readonly<Config>;
@@ -44,6 +46,10 @@ export interface Services {
    * bomb) cost nothing.
    */
   mediaRefusals: LRUCache<string, FerryError>;
+  /** this Ferry's Prometheus registry and named metrics (GET /metrics) */
+  metrics: FerryMetrics;
+  /** whether the database and store answer and the node is not draining (GET /readyz) */
+  readiness: ReadinessCheck;
   /** who belongs to which group: Ferry's table first, then the operator's IM server (docs/membership.md) */
   membership: Membership;
   /**

@@ -10,13 +10,21 @@
  */
 export type StorageFailure = 'busy' | 'full' | 'read-only' | 'unavailable' | 'failed';
 
+/**
+ * Which storage failed, for metrics and readiness: the database (meta seam), the store holding
+ * the bytes (bytes seam), or a scratch folder (media work, S3 part spooling).
+ */
+export type StorageLayer = 'database' | 'store' | 'scratch';
+
 export class StorageError extends Error {
   readonly kind: StorageFailure;
+  readonly layer: StorageLayer;
 
-  constructor(message: string, opts: { cause?: unknown; kind?: StorageFailure } = {}) {
+  constructor(message: string, opts: { cause?: unknown; kind?: StorageFailure; layer?: StorageLayer } = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'StorageError';
     this.kind = opts.kind ?? 'failed';
+    this.layer = opts.layer ?? 'store';
   }
 }
 
@@ -34,10 +42,10 @@ const DISK_CODES: Record<string, { kind: StorageFailure; what: string }> = {
  * A StorageError for a file-system failure in `where` (a folder an operator recognises), or
  * null when err is not a disk failure (a bug, a client hanging up).
  */
-export function diskStorageError(err: unknown, where: string): StorageError | null {
+export function diskStorageError(err: unknown, where: string, layer: StorageLayer = 'store'): StorageError | null {
   if (err instanceof StorageError) return err;
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   const known = typeof code === 'string' ? DISK_CODES[code] : undefined;
   if (!known) return null;
-  return new StorageError(`${where}: ${known.what} (${code})`, { cause: err, kind: known.kind });
+  return new StorageError(`${where}: ${known.what} (${code})`, { cause: err, kind: known.kind, layer });
 }

@@ -102,12 +102,29 @@ export interface AuthOptions {
   actAs: { userId: boolean; groupId: boolean };
 }
 
+/**
+ * Who each request authenticated as, keyed by its headers object (one per request, gone with
+ * it): the access log names the app and user without every route handing the caller back.
+ */
+const principals = new WeakMap<Headers, Principal>();
+
+/** The principal a request authenticated as, once authenticate() has accepted it. */
+export function principalOf(headers: Headers): Principal | undefined {
+  return principals.get(headers);
+}
+
 export async function authenticate(
   registry: AppRegistry,
   headers: Headers,
   query: Query,
   options: AuthOptions = { actAs: { userId: true, groupId: true } },
 ): Promise<Caller> {
+  const caller = await authenticateCaller(registry, headers, query, options);
+  principals.set(headers, caller.principal);
+  return caller;
+}
+
+async function authenticateCaller(registry: AppRegistry, headers: Headers, query: Query, options: AuthOptions): Promise<Caller> {
   const keys = await resolveApp(registry, headers, query);
   const token = credential(headers, query, 'access-token');
   if (token === undefined) throw new FerryError(Codes.NO_TOKEN, 'access-token is required (header or query parameter)');

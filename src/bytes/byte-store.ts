@@ -111,6 +111,11 @@ export interface ByteStore {
   /** Size and type of the object at key, or null when there is none. */
   head(key: string): Promise<ObjectInfo | null>;
   delete(key: string): Promise<void>;
+  /**
+   * Resolve when the store answers (local disk: its folders are there; S3: the bucket answers
+   * HEAD); reject otherwise. Cheap: /readyz calls it about once a second.
+   */
+  ping(): Promise<void>;
   close(): Promise<void>;
   /**
    * Where an outside service that reads Ferry's storage itself (the imgproxy-style image

@@ -79,6 +79,9 @@ export class CachedByteStore implements ByteStore {
   head(key: string): Promise<ObjectInfo | null> {
     return this.inner.head(key);
   }
+  ping(): Promise<void> {
+    return this.inner.ping();
+  }
   close(): Promise<void> {
     return this.inner.close();
   }

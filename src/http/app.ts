@@ -13,6 +13,10 @@ import { forwardRoutes } from './routes/forward.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { hookRoutes } from './routes/hooks.ts';
 import { groupFileRoutes } from './routes/group-files.ts';
+import { operationsRoutes } from './routes/operations.ts';
+import { apiDocsRoutes, registerOpenApi } from './api-docs.ts';
+import { observeRequests } from './observe.ts';
+import { requestIdOf } from '../logging.ts';
 
 /** uni-app can send a key twice: the first one wins, so every query value is a plain string. */
 function firstValueQuery(text: string): Record<string, string> {
@@ -28,7 +32,10 @@ function firstValueQuery(text: string): Record<string, string> {
 export async function buildApp(services: Services, adminKey: string): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: services.log as FastifyBaseLogger,
-    logController: new LogController({ disableRequestLogging: services.config.logLevel !== 'debug' }),
+    logController: new LogController({ disableRequestLogging: services.config.logLevel !== 'debug', requestIdLogLabel: 'requestId' }),
+    // The caller's X-Request-Id when it is sane, else a random one (unique across nodes).
+    requestIdHeader: false,
+    genReqId: (req) => requestIdOf(req.headers['x-request-id']),
     routerOptions: { querystringParser: firstValueQuery, maxParamLength: 2048 },
     // Ferry streams bodies itself; this bounds only bodies parsed in memory (admin JSON).
     bodyLimit: 1024 * 1024,
@@ -61,10 +68,14 @@ export async function buildApp(services: Services, adminKey: string): Promise<Fa
   await app.register(cors, {
     origin: '*',
     methods: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
-    allowedHeaders: ['access-token', 'app_id', 'content-type', 'range', 'if-none-match', 'if-range', 'x-requested-with'],
-    exposedHeaders: ['content-length', 'content-range', 'content-disposition', 'etag', 'accept-ranges', 'location'],
+    allowedHeaders: ['access-token', 'app_id', 'content-type', 'range', 'if-none-match', 'if-range', 'x-requested-with', 'x-request-id'],
+    exposedHeaders: ['content-length', 'content-range', 'content-disposition', 'etag', 'accept-ranges', 'location', 'x-request-id'],
     maxAge: 86400,
   });
+
+  // Before any route: the OpenAPI document is collected as routes are added.
+  await registerOpenApi(app);
+  observeRequests(app, services);
 
   await app.register(uploadSlotRoutes, { services });
   await app.register(uploadReceiveRoutes, { services });
@@ -73,5 +84,7 @@ export async function buildApp(services: Services, adminKey: string): Promise<Fa
   await app.register(groupFileRoutes, { services });
   await app.register(adminRoutes, { services, adminKey });
   await app.register(hookRoutes, { services });
+  await app.register(operationsRoutes, { services });
+  await app.register(apiDocsRoutes);
   return app;
 }

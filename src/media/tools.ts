@@ -45,6 +45,6 @@ export class MediaTools {
 
   /** A disk failure (full, read-only) in the scratch folder as a StorageError naming it; else null. */
   scratchError(err: unknown): StorageError | null {
-    return diskStorageError(err, `media scratch folder ${this.scratch}`);
+    return diskStorageError(err, `media scratch folder ${this.scratch}`, 'scratch');
   }
 }

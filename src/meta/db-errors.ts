@@ -78,5 +78,5 @@ export function asStorageError(err: unknown): unknown {
   const c = classifyDatabaseError(err);
   if (!c) return err;
   const detail = err instanceof Error ? `: ${err.message}` : '';
-  return new StorageError(`${c.what}${detail}`, { cause: err, kind: c.kind });
+  return new StorageError(`${c.what}${detail}`, { cause: err, kind: c.kind, layer: 'database' });
 }

@@ -240,6 +240,13 @@ export interface MetaStore {
   createApp(app: AppRecord): Promise<void>;
   getApp(appId: string): Promise<AppRecord | null>;
 
+  // --- operations: health ---
+  /**
+   * Resolve when the database answers a trivial query (and, embedded, its file is still the one
+   * opened); reject otherwise. Cheap: /readyz calls it about once a second.
+   */
+  ping(): Promise<void>;
+
   /** Create or update a group; its owner becomes a member with role owner. */
   putGroup(group: GroupRecord): Promise<void>;
   getGroup(appId: string, groupId: string): Promise<GroupRecord | null>;

@@ -40,6 +40,7 @@ export function withTypedErrors(store: MetaStore): MetaStore {
                 throw new StorageError(`${typed.message} (still locked after ${BUSY_RETRY_MS.reduce((a, b) => a + b)} ms of retries)`, {
                   cause: err,
                   kind: 'busy',
+                  layer: 'database',
                 });
               }
               throw typed;

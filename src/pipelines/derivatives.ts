@@ -148,22 +148,41 @@ const LASTING = new Set<number>([Codes.MEDIA_TOO_LARGE, Codes.MEDIA_UNREADABLE])
 async function derivative(s: Services, file: ReadyFile, plan: Exclude<Plan, { kind: 'original' }>): Promise<DerivativeRecord> {
   const key = `${file.id}/${plan.variant}`;
   const cached = s.knownDerivatives.get(key);
-  if (cached) return cached;
+  if (cached) return reused(s, plan, cached);
   const refusalKey = `${file.id}/${plan.kind}`;
   const refused = s.mediaRefusals.get(refusalKey);
-  if (refused) throw refused;
+  if (refused) {
+    s.metrics.derivative(plan.kind, 'failed');
+    throw refused;
+  }
   const known = await s.meta.getDerivative(file.id, plan.variant);
-  if (known) return remember(s, key, known);
-  return s.derivativeFlights.run(key, async () => {
-    // Another request may have finished making it between the lookup and the flight.
-    const again = await s.meta.getDerivative(file.id, plan.variant);
-    try {
-      return remember(s, key, again ?? (await makeDerivative(s, file, plan)));
-    } catch (err) {
-      if (err instanceof FerryError && LASTING.has(err.code)) s.mediaRefusals.set(refusalKey, err);
+  if (known) return reused(s, plan, remember(s, key, known));
+  let madeHere = false;
+  const d = await s.derivativeFlights
+    .run(key, async () => {
+      // Another request may have finished making it between the lookup and the flight.
+      const again = await s.meta.getDerivative(file.id, plan.variant);
+      try {
+        if (again) return remember(s, key, again);
+        madeHere = true;
+        return remember(s, key, await makeDerivative(s, file, plan));
+      } catch (err) {
+        if (err instanceof FerryError && LASTING.has(err.code)) s.mediaRefusals.set(refusalKey, err);
+        throw err;
+      }
+    })
+    .catch((err: unknown) => {
+      s.metrics.derivative(plan.kind, 'failed');
       throw err;
-    }
-  });
+    });
+  // Requests that waited on another's flight reused what it made.
+  if (!madeHere) s.metrics.derivative(plan.kind, 'reused');
+  return d;
+}
+
+function reused(s: Services, plan: Exclude<Plan, { kind: 'original' }>, d: DerivativeRecord): DerivativeRecord {
+  s.metrics.derivative(plan.kind, 'reused');
+  return d;
 }
 
 function remember(s: Services, key: string, d: DerivativeRecord): DerivativeRecord {
@@ -181,6 +200,7 @@ async function makeDerivative(s: Services, file: ReadyFile, plan: Exclude<Plan, 
 
 async function makeInSlot(s: Services, file: ReadyFile, plan: Exclude<Plan, { kind: 'original' }>): Promise<DerivativeRecord> {
   const limits = s.config.media;
+  const started = performance.now();
   const work = await s.media.workdir();
   try {
     const input = path.join(work.dir, 'original');
@@ -211,6 +231,7 @@ async function makeInSlot(s: Services, file: ReadyFile, plan: Exclude<Plan, { ki
     }
     const made = await storeDerivative(s, file.id, plan.variant, output, contentType);
     s.media.stats.derivativesMade++;
+    s.metrics.derivative(plan.kind, 'made', (performance.now() - started) / 1000);
     return made;
   } finally {
     await work.cleanup();

@@ -14,7 +14,7 @@ import { AVATAR_TYPE, fileTypeInfo } from '../file-types.ts';
 import { UploadGuard } from '../media/upload-guard.ts';
 import type { FileRecord } from '../meta/meta-store.ts';
 import type { Services } from '../services.ts';
-import { STALE_CLAIM_MS } from './upload.ts';
+import { STALE_CLAIM_MS, uploadLabel } from './upload.ts';
 import { countUpload, refuseQuarantined } from './lifecycle.ts';
 
 /** The content type a direct PUT must carry (signed into the URL): what Android sends. */
@@ -82,6 +82,7 @@ export async function confirmDirectUpload(s: Services, file: FileRecord): Promis
     recording = true;
     const ready = await s.meta.completeUpload(file.id, { size: guard.bytes, sha256, contentType, fileName: null }, Date.now());
     await countUpload(s, ready, guard.bytes);
+    s.metrics.uploadCompleted(uploadLabel(file), guard.bytes);
     // The file is served from its own key now; the upload is only in the way (a failure here
     // leaves garbage, never a wrong file: the janitor's upload sweep takes it later).
     await s.bytes.delete(direct.uploadKey(file.storageKey)).catch((err: unknown) => s.log.warn({ err, fileId: file.id }, 'could not delete a confirmed direct upload'));

@@ -118,9 +118,10 @@ async function runUpload(s: Services, slotId: string, receive: Receive, cut: Abo
       );
     } catch (err) {
       await s.bytes.delete(file.storageKey).catch(() => {});
-      throw err instanceof StorageError ? err : new StorageError(`could not record the upload: ${(err as Error).message}`, { cause: err });
+      throw err instanceof StorageError ? err : new StorageError(`could not record the upload: ${(err as Error).message}`, { cause: err, layer: 'database' });
     }
     await countUpload(s, file, result.size);
+    s.metrics.uploadCompleted(uploadLabel(file), result.size);
   } catch (err) {
     await Promise.all(staged.map((u) => u.object.discard().catch(() => {})));
     await s.meta.releaseSlot(file.id).catch((e: unknown) => s.log.error({ err: e }, 'could not release upload slot'));
@@ -129,6 +130,11 @@ async function runUpload(s: Services, slotId: string, receive: Receive, cut: Abo
     clearInterval(heartbeat);
     leaveTurn();
   }
+}
+
+/** The file_type label of upload metrics: Lanying's file_type for chat files, the kind for avatars. */
+export function uploadLabel(file: FileRecord): string {
+  return file.kind === 'chat' ? String(file.fileType) : file.kind;
 }
 
 /** Width, height and duration for the record; best effort, it never fails an upload. */

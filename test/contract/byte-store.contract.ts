@@ -103,6 +103,17 @@ export function byteStoreContract(name: string, fresh: ByteStoreFactory): void {
       });
     });
 
+    describe('health', () => {
+      it('ping() answers on a working store and leaves nothing behind', async (h) => {
+        for (let i = 0; i < 3; i++) await h.store.ping();
+        assert.deepEqual(await h.staged(), []);
+        const k = key();
+        await put(h.store, k, Buffer.from('after a ping'));
+        await h.store.ping();
+        assert.equal((await h.store.head(k))?.size, 'after a ping'.length);
+      });
+    });
+
     describe('stage and commit', () => {
       it('a committed object reads back byte for byte, with its type where the store keeps one', async (h) => {
         const k = key();

@@ -704,6 +704,22 @@ export function metaStoreContract(name: string, fresh: MetaStoreFactory): void {
       });
     });
 
+    describe('operations: health', () => {
+      it('ping() answers on a working store, again and again, and writes nothing', async (meta) => {
+        for (let i = 0; i < 5; i++) await meta.ping();
+        assert.equal(await meta.getApp('app1'), null);
+        const records = [];
+        for await (const r of meta.exportRecords()) records.push(r);
+        assert.deepEqual(records, []);
+      });
+
+      it('ping() runs beside other queries without disturbing them', async (meta) => {
+        await meta.createApp({ appId: 'app1', secret: 's', signKey: 'k', createdAt: T0 });
+        const [, app] = await Promise.all([meta.ping(), meta.getApp('app1'), meta.ping()]);
+        assert.equal(app?.secret, 's');
+      });
+    });
+
     describe('leases', () => {
       it('a free lease is taken; another holder cannot take it until it expires, then can', async (meta) => {
         assert.equal(await meta.acquireLease('flight:x', 'node-a', T0, 30_000), true);

@@ -4,9 +4,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import pino from 'pino';
+import type { DestinationStream } from 'pino';
 import { loadConfig } from '../../src/config.ts';
 import { startFerry, type RunningFerry } from '../../src/server.ts';
+import { createLogger } from '../../src/logging.ts';
 import { modeEnv, provision } from './storage-mode.ts';
 import { inspect, type Inspector } from './inspect.ts';
 
@@ -30,7 +31,15 @@ export interface TestFerry {
 
 export { modeEnv, isScaleOut } from './storage-mode.ts';
 
-export async function startTestFerry(env: Record<string, string> = {}): Promise<TestFerry> {
+export interface TestFerryOptions {
+  /**
+   * Where its log goes, at the level FERRY_LOG_LEVEL sets (default info), through Ferry's own
+   * logger (redaction included). Without it the log is silent unless FERRY_TEST_LOG names a level.
+   */
+  logStream?: DestinationStream;
+}
+
+export async function startTestFerry(env: Record<string, string> = {}, opts: TestFerryOptions = {}): Promise<TestFerry> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ferry-test-'));
   // Scale-out mode: a fresh database and bucket per Ferry, unless the test names its own (two
   // nodes sharing one dataset).
@@ -48,7 +57,10 @@ export async function startTestFerry(env: Record<string, string> = {}): Promise<
   const config = loadConfig(settings);
   let ferry: RunningFerry;
   try {
-    ferry = await startFerry(config, pino({ level: process.env.FERRY_TEST_LOG ?? 'silent' }));
+    const log = opts.logStream
+      ? createLogger(config, opts.logStream)
+      : createLogger({ logLevel: process.env.FERRY_TEST_LOG ?? 'silent' }, process.stdout);
+    ferry = await startFerry(config, log);
   } catch (err) {
     await mode.release();
     throw err;

@@ -83,6 +83,7 @@ function servicesWithHooks(hooks: {
     head: (k) => inner.head(k),
     delete: (k) => inner.delete(k),
     close: () => inner.close(),
+    ping: () => inner.ping(),
     locator: (k) => inner.locator(k),
     presigner: inner.presigner,
     directUploads,

@@ -22,6 +22,7 @@ function fakeStore(): ByteStore & { reads: number; deletes: number } {
     delete: async () => {
       store.deletes++;
     },
+    ping: async () => {},
     close: async () => {},
     locator: (key: string) => `local:///${key}`,
   };

@@ -127,6 +127,18 @@ export class LocalByteStore implements ByteStore {
     await fsp.rm(this.pathOf(key), { force: true });
   }
 
+  async ping(): Promise<void> {
+    for (const dir of [this.objects, this.tmp]) {
+      let st: fs.Stats;
+      try {
+        st = await fsp.stat(dir);
+      } catch (err) {
+        throw diskStorageError(err, `the objects folder ${dir}`) ?? new StorageError(`the objects folder ${dir} is gone (${(err as NodeJS.ErrnoException).code ?? 'unreadable'})`, { cause: err, kind: 'unavailable' });
+      }
+      if (!st.isDirectory()) throw new StorageError(`${dir} is not a folder`, { kind: 'unavailable' });
+    }
+  }
+
   async close(): Promise<void> {}
 }
 

@@ -111,6 +111,9 @@ async function sweepScratch(dir: string): Promise<void> {
   }
 }
 
+/** how long a readiness check waits for the bucket */
+const PING_TIMEOUT_MS = 2000;
+
 export class S3ByteStore implements ByteStore, Presigner, DirectUploads {
   readonly presigner: Presigner = this;
   readonly directUploads: DirectUploads = this;
@@ -306,6 +309,15 @@ export class S3ByteStore implements ByteStore, Presigner, DirectUploads {
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
     return deleted;
+  }
+
+  async ping(): Promise<void> {
+    try {
+      // One attempt, no SDK retries: readiness wants the store's answer now, not in 10 s.
+      await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }), { abortSignal: AbortSignal.timeout(PING_TIMEOUT_MS) });
+    } catch (err) {
+      throw storageError(`access to bucket "${this.bucket}"`, err);
+    }
   }
 
   async close(): Promise<void> {

@@ -5,7 +5,8 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { Codes } from '../../errors.ts';
+import { Codes, FerryError } from '../../errors.ts';
+import type { DownloadEndpoint, DownloadOutcomeLabel } from '../../metrics.ts';
 import { runAvatarDownload, runBlobDownload, runChatDownload, type DownloadOutcome, type DownloadRequest } from '../../pipelines/download.ts';
 import type { Services } from '../../services.ts';
 import { avatarDownloadQuery, chatDownloadQuery, credentialHeaders, mediaQuery } from '../schemas.ts';
@@ -30,6 +31,29 @@ export function renderDownload(reply: FastifyReply, outcome: DownloadOutcome): F
   }
 }
 
+const OUTCOME_LABELS: Record<DownloadOutcome['kind'], DownloadOutcomeLabel> = {
+  'not-modified': 'not_modified',
+  redirect: 'redirect',
+  bytes: 'bytes',
+  // a range outside the file is refused like any other bad request
+  unsatisfiable: 'refused',
+};
+
+/** Run a download pipeline and write its outcome, counting both (metrics.ts: ferry_downloads_*). */
+async function measured(s: Services, endpoint: DownloadEndpoint, reply: FastifyReply, run: () => Promise<DownloadOutcome>): Promise<FastifyReply> {
+  let outcome: DownloadOutcome;
+  try {
+    outcome = await run();
+  } catch (err) {
+    // A FerryError is a refusal with a code; anything else (storage, missing bytes) is a failure.
+    s.metrics.download(endpoint, err instanceof FerryError ? 'refused' : 'failed');
+    throw err;
+  }
+  const bodyBytes = outcome.kind === 'bytes' && outcome.body !== null ? Number(outcome.headers['content-length'] ?? 0) : 0;
+  s.metrics.download(endpoint, OUTCOME_LABELS[outcome.kind], bodyBytes);
+  return renderDownload(reply, outcome);
+}
+
 type Req = { method: string; headers: DownloadRequest['headers']; query: DownloadRequest['query'] };
 const asRequest = (req: Req): DownloadRequest => ({ method: req.method === 'HEAD' ? 'HEAD' : 'GET', headers: req.headers, query: req.query });
 
@@ -41,20 +65,20 @@ export async function downloadRoutes(fastify: FastifyInstance, opts: { services:
     method: ['GET', 'HEAD'],
     url: '/file/download/chat',
     schema: { querystring: chatDownloadQuery, headers: credentialHeaders },
-    handler: async (req, reply) => renderDownload(reply, await runChatDownload(s, asRequest(req))),
+    handler: async (req, reply) => measured(s, 'chat', reply, () => runChatDownload(s, asRequest(req))),
   });
 
   app.route({
     method: ['GET', 'HEAD'],
     url: '/file/download/avatar',
     schema: { querystring: avatarDownloadQuery, headers: credentialHeaders },
-    handler: async (req, reply) => renderDownload(reply, await runAvatarDownload(s, asRequest(req))),
+    handler: async (req, reply) => measured(s, 'avatar', reply, () => runAvatarDownload(s, asRequest(req))),
   });
 
   app.route({
     method: ['GET', 'HEAD'],
     url: '/file/blob/:capability/:name',
     schema: { params: blobParams, querystring: mediaQuery },
-    handler: async (req, reply) => renderDownload(reply, await runBlobDownload(s, asRequest(req), req.params.capability)),
+    handler: async (req, reply) => measured(s, 'blob', reply, () => runBlobDownload(s, asRequest(req), req.params.capability)),
   });
 }

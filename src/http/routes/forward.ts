@@ -7,9 +7,13 @@ import { parseId } from '../../ids.ts';
 import { forwardFile } from '../../pipelines/forward.ts';
 import type { Services } from '../../services.ts';
 import { ok } from '../envelope.ts';
-import { credentialHeaders, idProp, querySchema, queryValue } from '../schemas.ts';
+import { credentialHeaders, querySchema, queryValue } from '../schemas.ts';
 
-const forwardQuery = querySchema({ file_sign: queryValue(8192), to_id: idProp, to_type: queryValue(4) });
+const forwardQuery = querySchema({
+  file_sign: queryValue(8192, 'Required: the sign of the file to forward (from its download_url); the caller must be able to read it.'),
+  to_id: queryValue(40, 'Required: the receiving user (to_type 1) or group (to_type 2), int64 in decimal.'),
+  to_type: queryValue(4, '1 a user (default), 2 a group (the caller must be a member).'),
+});
 
 export async function forwardRoutes(fastify: FastifyInstance, opts: { services: Services }): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();

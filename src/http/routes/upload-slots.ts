@@ -7,32 +7,76 @@ import { parseId } from '../../ids.ts';
 import { issueAvatarSlot, issueChatSlot } from '../../pipelines/slots.ts';
 import type { Services } from '../../services.ts';
 import { ok } from '../envelope.ts';
-import { credentialHeaders, idProp, querySchema, queryValue } from '../schemas.ts';
+import { credentialHeaders, querySchema, queryValue } from '../schemas.ts';
 
-const chatSlotQuery = querySchema({ file_type: queryValue(8), to_id: idProp, to_type: queryValue(4) });
+const chatSlotQuery = querySchema({
+  file_type: queryValue(
+    8,
+    'Required. 100 chat file, 101 voice (AMR), 102 image, 103 video, 104 voice (MP3); 200–203 group shared file, voice (AMR), image, video (to_type 2 only). 99 is refused (a web SDK bug).',
+  ),
+  to_id: queryValue(40, 'Required: the receiving user (to_type 1) or group (to_type 2), int64 in decimal.'),
+  to_type: queryValue(4, '1 a user (default), 2 a group (the caller must be a member).'),
+});
 const avatarSlotQuery = querySchema({});
+const groupAvatarSlotQuery = querySchema({
+  group_id: queryValue(40, 'Required: the group whose avatar changes (its owner, one of its admins, or an admin token). Here group_id is the target, not a group to act as.'),
+});
+
 
 export async function uploadSlotRoutes(fastify: FastifyInstance, opts: { services: Services }): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const s = opts.services;
 
-  app.get('/file/upload/chat', { schema: { querystring: chatSlotQuery, headers: credentialHeaders } }, async (req) => {
+  app.get(
+    '/file/upload/chat',
+    {
+      schema: {
+        tags: ['lanying'],
+        summary: 'Upload, step 1: a slot for a chat file, voice, image or video',
+        querystring: chatSlotQuery,
+        headers: credentialHeaders,
+      },
+    },
+    async (req) => {
     const caller = await authenticate(s.apps, req.headers, req.query);
     const type = parseFileType(req.query.file_type);
     const toType = parseToType(req.query.to_type);
     const toId = parseId('to_id', req.query.to_id);
     return ok(await issueChatSlot(s, caller, { type, toId, toType }));
-  });
+    },
+  );
 
-  app.get('/file/upload/avatar/user', { schema: { querystring: avatarSlotQuery, headers: credentialHeaders } }, async (req) => {
+  app.get(
+    '/file/upload/avatar/user',
+    {
+      schema: {
+        tags: ['lanying'],
+        summary: 'Upload, step 1: a slot for the caller\'s own avatar',
+        querystring: avatarSlotQuery,
+        headers: credentialHeaders,
+      },
+    },
+    async (req) => {
     const caller = await authenticate(s.apps, req.headers, req.query);
     return ok(await issueAvatarSlot(s, caller, undefined));
-  });
+    },
+  );
 
-  app.get('/file/upload/avatar/group', { schema: { querystring: avatarSlotQuery, headers: credentialHeaders } }, async (req) => {
+  app.get(
+    '/file/upload/avatar/group',
+    {
+      schema: {
+        tags: ['lanying'],
+        summary: 'Upload, step 1: a slot for a group\'s avatar',
+        querystring: groupAvatarSlotQuery,
+        headers: credentialHeaders,
+      },
+    },
+    async (req) => {
     // Here group_id names the group whose avatar changes, not a group to act as.
     const caller = await authenticate(s.apps, req.headers, req.query, { actAs: { userId: true, groupId: false } });
     const groupId = parseId('group_id', req.query.group_id);
     return ok(await issueAvatarSlot(s, caller, groupId));
-  });
+    },
+  );
 }

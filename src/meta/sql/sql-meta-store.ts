@@ -180,6 +180,8 @@ export class SqlMetaStore implements MetaStore {
     private readonly db: Kysely<Database>,
     readonly sharedByNodes: boolean,
     private readonly onClose: () => Promise<void> = async () => {},
+    /** throws when the database is not where it was opened (embedded: the file was moved or removed) */
+    private readonly checkLocation: () => void = () => {},
   ) {}
 
   async migrate(): Promise<void> {
@@ -205,6 +207,12 @@ export class SqlMetaStore implements MetaStore {
   async getApp(appId: string): Promise<AppRecord | null> {
     const row = await this.db.selectFrom('apps').selectAll().where('app_id', '=', appId).executeTakeFirst();
     return row ? { appId: row.app_id, secret: row.secret, signKey: row.sign_key, createdAt: num(row.created_at) } : null;
+  }
+
+  // --- operations: health ---
+  async ping(): Promise<void> {
+    await sql`select 1`.execute(this.db);
+    this.checkLocation();
   }
 
   async putGroup(group: GroupRecord): Promise<void> {

@@ -6,6 +6,7 @@ import SQLite from 'better-sqlite3';
 import { Kysely, SqliteDialect, type SqliteDatabase } from 'kysely';
 import type { Database } from './schema.ts';
 import { SqlMetaStore } from './sql-meta-store.ts';
+import { StorageError } from '../../storage-error.ts';
 
 export function openSqliteMetaStore(dataDir: string): SqlMetaStore {
   fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
@@ -29,8 +30,22 @@ export function openSqliteMetaStore(dataDir: string): SqlMetaStore {
   sqlite.pragma('cache_size = -65536');
   sqlite.pragma('foreign_keys = ON');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
+  // An open SQLite handle keeps answering after its file is moved or deleted (and then writes
+  // into a file nobody will find again): readiness also checks the path still leads to it.
+  const opened = fs.statSync(file);
+  const checkLocation = () => {
+    let now: fs.Stats;
+    try {
+      now = fs.statSync(file);
+    } catch (err) {
+      throw new StorageError(`the database file ${file} is gone (${(err as NodeJS.ErrnoException).code ?? 'unreadable'})`, { cause: err, kind: 'unavailable', layer: 'database' });
+    }
+    if (now.ino !== opened.ino || now.dev !== opened.dev) {
+      throw new StorageError(`the database file ${file} was replaced while Ferry runs: restart Ferry`, { kind: 'unavailable', layer: 'database' });
+    }
+  };
   // One process owns the data folder: no other node can hold an upload claim.
-  return new SqlMetaStore(db, false);
+  return new SqlMetaStore(db, false, undefined, checkLocation);
 }
 
 function chmodIfExists(file: string, mode: number): void {

@@ -1,0 +1,148 @@
+// Every Prometheus metric Ferry exports, in one place: the names an operator's dashboards and
+// alerts depend on (all prefixed ferry_), and the few methods the rest of the code calls to move
+// them. One registry per Ferry instance (a service, never module state): tests run several
+// Ferrys in one process, and each must count only its own work.
+//
+// Labels never carry a raw URL, a file id or a user id: URLs hold tokens and signs, and ids
+// would make one series per user. Routes are labelled by their template (/file/slot/:slotId).
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { StorageFailure, StorageLayer } from './storage-error.ts';
+import type { WorkQueue } from './primitives/work-queue.ts';
+
+/** What a download answered: the outcomes of the download pipeline, plus its refusals. */
+export type DownloadOutcomeLabel = 'bytes' | 'redirect' | 'not_modified' | 'refused' | 'failed';
+/** Which download endpoint: /file/download/chat, /file/download/avatar, /file/blob/… */
+export type DownloadEndpoint = 'chat' | 'avatar' | 'blob';
+export type DerivativeResult = 'made' | 'reused' | 'failed';
+
+/** Seconds: requests are mostly fast metadata answers, some stream big files for minutes. */
+const REQUEST_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
+/** Seconds: a thumbnail takes tens of milliseconds, a video cover or voice conversion seconds. */
+const MEDIA_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+export class FerryMetrics {
+  readonly registry = new Registry();
+
+  // --- HTTP ---
+  private readonly requests = new Counter({
+    name: 'ferry_http_requests_total',
+    help: 'HTTP requests answered, by route template, method and status class (2xx, 3xx, 4xx, 5xx)',
+    labelNames: ['route', 'method', 'status'] as const,
+    registers: [this.registry],
+  });
+  private readonly requestSeconds = new Histogram({
+    name: 'ferry_http_request_duration_seconds',
+    help: 'Time from a request arriving to its answer being sent, by route template and method',
+    labelNames: ['route', 'method'] as const,
+    buckets: REQUEST_BUCKETS,
+    registers: [this.registry],
+  });
+
+  // --- uploads ---
+  private readonly uploadFiles = new Counter({
+    name: 'ferry_upload_files_total',
+    help: 'Uploads completed (the record turned ready), by Lanying file_type (avatar-user, avatar-group for avatars)',
+    labelNames: ['file_type'] as const,
+    registers: [this.registry],
+  });
+  private readonly uploadBytes = new Counter({
+    name: 'ferry_upload_bytes_total',
+    help: 'Bytes of completed uploads, by Lanying file_type (avatar-user, avatar-group for avatars)',
+    labelNames: ['file_type'] as const,
+    registers: [this.registry],
+  });
+
+  // --- downloads ---
+  private readonly downloads = new Counter({
+    name: 'ferry_downloads_total',
+    help: 'Download requests by endpoint and outcome: bytes (200/206), redirect (302), not_modified (304), refused (an error code or 416), failed (storage error)',
+    labelNames: ['endpoint', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  private readonly downloadBytes = new Counter({
+    name: 'ferry_download_bytes_total',
+    help: 'Bytes of file bodies Ferry sent (redirected downloads are served by the store and not counted)',
+    labelNames: ['endpoint'] as const,
+    registers: [this.registry],
+  });
+
+  // --- derivatives (thumbnails, covers, voice conversion) ---
+  private readonly derivatives = new Counter({
+    name: 'ferry_derivatives_total',
+    help: 'Derivative requests by kind (image, video-frame, voice) and result: made, reused (already stored), failed',
+    labelNames: ['kind', 'result'] as const,
+    registers: [this.registry],
+  });
+  private readonly derivativeSeconds = new Histogram({
+    name: 'ferry_derivative_duration_seconds',
+    help: 'Time to make one derivative (copy, decode, encode, store), by kind; waiting in the queue not included',
+    labelNames: ['kind'] as const,
+    buckets: MEDIA_BUCKETS,
+    registers: [this.registry],
+  });
+
+  // --- storage ---
+  private readonly storageErrors = new Counter({
+    name: 'ferry_storage_errors_total',
+    help: 'Requests answered 10009 (or 500 on the admin API) because storage failed, by layer (database, store, scratch) and kind (busy, full, read-only, unavailable, failed; missing: a record whose bytes are gone)',
+    labelNames: ['layer', 'kind'] as const,
+    registers: [this.registry],
+  });
+
+  // --- membership (IM-server lookups and their cache) ---
+  // Reserved for the membership work: cache hits and misses and IM-server latency go here, as
+  // ferry_membership_* metrics with methods beside the ones above.
+
+  constructor(opts: { mediaQueue?: WorkQueue } = {}) {
+    // Process and event-loop metrics: CPU, memory, handles, GC, event-loop lag.
+    collectDefaultMetrics({ register: this.registry, prefix: 'ferry_' });
+    const queue = opts.mediaQueue;
+    new Gauge({
+      name: 'ferry_media_queue_waiting',
+      help: 'Media jobs (decodes, ffmpeg runs) waiting for a slot; new ones are refused (60022) beyond FERRY_MEDIA_MAX_QUEUED',
+      registers: [this.registry],
+      collect() {
+        this.set(queue?.queued ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'ferry_media_queue_running',
+      help: 'Media jobs running now (at most FERRY_MEDIA_CONCURRENCY)',
+      registers: [this.registry],
+      collect() {
+        this.set(queue?.active ?? 0);
+      },
+    });
+  }
+
+  /** One answered request; route is the template, never the URL. */
+  request(route: string, method: string, statusCode: number, seconds: number): void {
+    this.requests.inc({ route, method, status: `${Math.floor(statusCode / 100)}xx` });
+    this.requestSeconds.observe({ route, method }, seconds);
+  }
+
+  uploadCompleted(fileType: string, bytes: number): void {
+    this.uploadFiles.inc({ file_type: fileType });
+    this.uploadBytes.inc({ file_type: fileType }, bytes);
+  }
+
+  download(endpoint: DownloadEndpoint, outcome: DownloadOutcomeLabel, bodyBytes = 0): void {
+    this.downloads.inc({ endpoint, outcome });
+    if (bodyBytes > 0) this.downloadBytes.inc({ endpoint }, bodyBytes);
+  }
+
+  derivative(kind: string, result: DerivativeResult, seconds?: number): void {
+    this.derivatives.inc({ kind, result });
+    if (seconds !== undefined) this.derivativeSeconds.observe({ kind }, seconds);
+  }
+
+  /** A request failed on storage: a StorageError, or 'missing' for a record whose bytes are gone. */
+  storageError(layer: StorageLayer, kind: StorageFailure | 'missing'): void {
+    this.storageErrors.inc({ layer, kind });
+  }
+
+  /** The Prometheus text exposition of every metric. */
+  async exposition(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+}
