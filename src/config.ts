@@ -2,6 +2,7 @@
 // operator's contract (design brief) and must keep working; the rest are Ferry's own.
 import os from 'node:os';
 import path from 'node:path';
+import { defaultDataDir } from './data-dir.ts';
 
 export interface SizeLimits {
   /** 100 chat file, 200 group shared file */
@@ -166,7 +167,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     port,
     publicUrl,
     publicUrlFromEnv: Boolean(env.FERRY_PUBLIC_URL),
-    dataDir: path.resolve(env.FERRY_DATA_DIR || './data'),
+    dataDir: env.FERRY_DATA_DIR ? path.resolve(env.FERRY_DATA_DIR) : defaultDataDir(),
     adminKey: env.FERRY_ADMIN_KEY || undefined,
     databaseUrl,
     store,

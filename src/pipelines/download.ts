@@ -55,7 +55,7 @@ export async function runBlobDownload(s: Services, req: DownloadRequest, capabil
   const claimed = readBlobCapability(capability);
   const keys = await s.apps.get(claimed.appId);
   if (!keys) throw new FerryError(Codes.BAD_LINK, 'download link is invalid (tampered, or of another file)');
-  const cap = verifyBlobCapability(keys.app.signKey, claimed);
+  const cap = verifyBlobCapability(keys.blobKeys, claimed);
   const file = requireReady(await s.meta.getFile(cap.appId, cap.fileId));
   const servable = await storedObject(s, file, cap.variant);
   const maxAge = Math.min(MAX_OBJECT_CACHE_S, Math.max(0, cap.expiresAt - Math.floor(Date.now() / 1000)));
@@ -142,7 +142,7 @@ async function redirectFor(s: Services, file: Servable): Promise<DownloadOutcome
 export async function blobUrl(s: Services, file: Servable, expiresAt: number): Promise<string> {
   const keys = await s.apps.get(file.appId);
   if (!keys) throw new FerryError(Codes.APP_NOT_FOUND, 'app_id not found');
-  const cap = mintBlobCapability(keys.app.signKey, { appId: file.appId, fileId: file.fileId, variant: file.variant, expiresAt });
+  const cap = mintBlobCapability(keys.blobKeys[0]!, { appId: file.appId, fileId: file.fileId, variant: file.variant, expiresAt });
   return s.urls.blob(cap, linkName(file));
 }
 

@@ -9,6 +9,22 @@ interface AppsTable {
   secret: string;
   sign_key: string;
   created_at: BigIntColumn;
+  // 0006_operations
+  keys_version: ColumnType<number | string, number | undefined, number>;
+  previous_secret: string | null;
+  previous_secret_until: BigIntColumn | null;
+}
+
+interface AppSignKeysTable {
+  app_id: string;
+  sign_key: string;
+  retired_at: BigIntColumn;
+}
+
+interface TokenRevocationsTable {
+  app_id: string;
+  user_id: string;
+  revoked_before: BigIntColumn;
 }
 
 interface GroupsTable {
@@ -72,4 +88,6 @@ export interface Database {
   files: FilesTable;
   derivatives: DerivativesTable;
   leases: LeasesTable;
+  app_sign_keys: AppSignKeysTable;
+  token_revocations: TokenRevocationsTable;
 }
