@@ -544,6 +544,7 @@ export class SqlMetaStore implements MetaStore {
 
   /** migrate-store: an app's keyring joins the one already there (keys are only ever added). */
   private async importKeyring(k: Extract<MetaRecord, { kind: 'keyring' }>['keyring']): Promise<boolean> {
+    const changed = (res: { numInsertedOrUpdatedRows?: bigint }) => Number(res.numInsertedOrUpdatedRows ?? 0n) > 0;
     let added = false;
     for (const key of k.retiredSignKeys) {
       const res = await this.db
@@ -551,18 +552,27 @@ export class SqlMetaStore implements MetaStore {
         .values({ app_id: k.appId, sign_key: key.signKey, retired_at: key.retiredAt })
         .onConflict((oc) => oc.columns(['app_id', 'sign_key']).doNothing())
         .executeTakeFirst();
-      added ||= Number(res.numInsertedOrUpdatedRows ?? 0n) > 0;
+      added = changed(res) || added;
     }
-    for (const r of k.revocations) added = (await this.revokeTokens(k.appId, r.userId, r.before)) || added;
+    for (const r of k.revocations) {
+      const res = await this.db
+        .insertInto('token_revocations')
+        .values({ app_id: k.appId, user_id: r.userId, revoked_before: r.before })
+        .onConflict((oc) => oc.columns(['app_id', 'user_id']).doUpdateSet({ revoked_before: r.before }).where('token_revocations.revoked_before', '<', r.before))
+        .executeTakeFirst();
+      added = changed(res) || added;
+    }
     if (k.previousSecret) {
       const res = await this.db
         .updateTable('apps')
-        .set({ previous_secret: k.previousSecret.secret, previous_secret_until: k.previousSecret.until, keys_version: sql<number>`keys_version + 1` })
+        .set({ previous_secret: k.previousSecret.secret, previous_secret_until: k.previousSecret.until })
         .where('app_id', '=', k.appId)
         .where('previous_secret', 'is', null)
         .executeTakeFirst();
-      added ||= Number(res.numUpdatedRows) > 0;
+      added = Number(res.numUpdatedRows) > 0 || added;
     }
+    // Nodes already running on this database load the imported keys within a second.
+    if (added) await this.db.updateTable('apps').set({ keys_version: sql<number>`keys_version + 1` }).where('app_id', '=', k.appId).execute();
     return added;
   }
 
