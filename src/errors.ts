@@ -35,6 +35,8 @@ export const Codes = {
   MEDIA_TIMEOUT: 60023,
   // links (6003x): Ferry's own token-free download URLs and public links
   BAD_LINK: 60030,
+  // operations (6006x)
+  RATE_LIMITED: 60060,
   INTERNAL: 60099,
 } as const;
 
@@ -55,3 +57,13 @@ export class FerryError extends Error {
 
 export const badParam = (message: string) => new FerryError(Codes.BAD_PARAM, message);
 export const noPermission = (message: string) => new FerryError(Codes.NO_PERMISSION, message);
+
+/** Too many requests from one client IP or one app user: the answer carries Retry-After. */
+export class RateLimitedError extends FerryError {
+  constructor(
+    message: string,
+    readonly retryAfterS: number,
+  ) {
+    super(Codes.RATE_LIMITED, message);
+  }
+}

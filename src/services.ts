@@ -12,6 +12,7 @@ import type { MediaTools } from './media/tools.ts';
 import type { SingleFlight } from './primitives/single-flight.ts';
 import type { InFlight } from './primitives/in-flight.ts';
 import type { PublicUrls } from './pipelines/urls.ts';
+import type { RateLimits } from './rate-limits.ts';
 
 export interface Services {
   config: Readonly<Config>;
@@ -40,4 +41,6 @@ export interface Services {
    * bomb) cost nothing.
    */
   mediaRefusals: LRUCache<string, FerryError>;
+  /** per-IP and per-user limits on slots, uploads and downloads (counted on this node) */
+  rateLimits: RateLimits;
 }

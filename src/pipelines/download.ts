@@ -15,6 +15,8 @@ import { etagOf, isNotModified, linkName, rangeFor, safeFileHeaders, type Servab
 /** The request as the pipeline needs it: every value still as the client sent it. */
 export interface DownloadRequest {
   method: 'GET' | 'HEAD';
+  /** the client's address (per-IP rate limit) */
+  ip: string;
   headers: Headers;
   query: Query;
 }
@@ -32,7 +34,9 @@ const MAX_OBJECT_CACHE_S = 86400;
 
 /** GET/HEAD /file/download/chat */
 export async function runChatDownload(s: Services, req: DownloadRequest): Promise<DownloadOutcome> {
+  s.rateLimits.byIp('downloads', req.ip);
   const caller = await authenticate(s.apps, req.headers, req.query);
+  s.rateLimits.byUser('downloads', caller.principal.appId, caller.principal.userId);
   const media = parseMediaRequest(req.query);
   const { file } = await findChatFile(s, caller, first(req.query.file_sign));
   return deliverMedia(s, req, file, media);
@@ -40,7 +44,9 @@ export async function runChatDownload(s: Services, req: DownloadRequest): Promis
 
 /** GET/HEAD /file/download/avatar: avatars are public within their app. */
 export async function runAvatarDownload(s: Services, req: DownloadRequest): Promise<DownloadOutcome> {
+  s.rateLimits.byIp('downloads', req.ip);
   const caller = await authenticate(s.apps, req.headers, req.query, { actAs: { userId: false, groupId: false } });
+  s.rateLimits.byUser('downloads', caller.principal.appId, caller.principal.userId);
   const media = parseMediaRequest(req.query);
   const file = await findAvatar(s, caller.principal.appId, first(req.query.object_name));
   return deliverMedia(s, req, file, media);
@@ -52,6 +58,8 @@ export async function runAvatarDownload(s: Services, req: DownloadRequest): Prom
  * download, so the answer carries the same safe headers.
  */
 export async function runBlobDownload(s: Services, req: DownloadRequest, capability: string): Promise<DownloadOutcome> {
+  // No user here: the capability is the only credential, so only the address is counted.
+  s.rateLimits.byIp('downloads', req.ip);
   const claimed = readBlobCapability(capability);
   const keys = await s.apps.get(claimed.appId);
   if (!keys) throw new FerryError(Codes.BAD_LINK, 'download link is invalid (tampered, or of another file)');

@@ -52,17 +52,20 @@ type Receive = (stage: (source: Readable, fileName: string | null) => Promise<St
  * staged bytes and giving its slot back: shutdown waits for s.uploadsInFlight before it closes
  * the stores.
  */
-export function receiveUpload(s: Services, slotId: string, receive: Receive): Promise<void> {
-  return s.uploadsInFlight.track(runUpload(s, slotId, receive));
+export function receiveUpload(s: Services, slotId: string, receive: Receive, client: { ip: string }): Promise<void> {
+  return s.uploadsInFlight.track(runUpload(s, slotId, receive, client));
 }
 
-async function runUpload(s: Services, slotId: string, receive: Receive): Promise<void> {
+async function runUpload(s: Services, slotId: string, receive: Receive, client: { ip: string }): Promise<void> {
+  s.rateLimits.byIp('uploads', client.ip);
   const file = await claim(s, slotId);
   const heartbeat = setInterval(() => {
     s.meta.touchClaim(file.id, Date.now()).catch((err: unknown) => s.log.warn({ err }, 'could not refresh upload claim'));
   }, HEARTBEAT_MS);
   const staged: StagedUpload[] = [];
   try {
+    // The slot names its user; a refusal gives the slot back (below) for a retry after Retry-After.
+    s.rateLimits.byUser('uploads', file.appId, file.ownerId);
     const result = await receive(async (source, fileName) => {
       const up = await stageUpload(s, file, source, fileName);
       staged.push(up);

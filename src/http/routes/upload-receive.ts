@@ -37,7 +37,7 @@ export async function uploadReceiveRoutes(fastify: FastifyInstance, opts: { serv
   const handler = async (req: SlotRequest) => {
     const slotId = req.params.slotId;
     if (!SLOT_ID.test(slotId)) throw new FerryError(Codes.SLOT_NOT_FOUND, 'upload slot not found: ask for a new one');
-    await receiveUpload(s, slotId, (stage) => (req.isMultipart() ? receiveMultipart(req, stage) : stage(req.raw, null)));
+    await receiveUpload(s, slotId, (stage) => (req.isMultipart() ? receiveMultipart(req, stage) : stage(req.raw, null)), { ip: req.ip });
     return ok(true);
   };
 
