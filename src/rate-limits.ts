@@ -2,7 +2,7 @@
 // and downloads, each counted per client IP (before any credential is checked, so floods of bad
 // tokens count too) and per app and user (once the caller is known). A refusal is Lanying's
 // envelope with HTTP 200 and code 60060 plus Retry-After, so no SDK trips on an unknown status.
-// Counted per node (docs/operations.md says what that means behind a load balancer).
+// Counted per node (docs/keys-and-rate-limits.md says what that means behind a load balancer).
 import type { RateLimitConfig } from './config.ts';
 import { RateLimitedError } from './errors.ts';
 import { RateLimiter } from './primitives/rate-limiter.ts';
