@@ -5,15 +5,52 @@
 // (node_modules); dynamic imports (the S3 and PostgreSQL drivers, migrate-store, `ferry serve`)
 // become separate chunks that load only when used.
 //
-// Runs from `npm start` (prestart), `npm run build`, and `prepare` (after `npm install`/`npm ci`).
+// Runs from `npm start` (prestart, with --if-changed), `npm run build`, and `prepare` (after
+// `npm install`/`npm ci`). With --if-changed it builds only when the sources changed since the
+// build in dist/ (a hash of src/, this script and the lockfile, kept in dist/.build-hash), so a
+// restart after a crash starts at once and prints nothing.
 // esbuild is a devDependency: with `--prepare` and no esbuild (an `npm ci --omit=dev` of a
 // checkout whose dist/ was built elsewhere) it leaves dist/ as it is instead of failing.
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const outdir = path.join(root, 'dist');
+const STAMP = '.build-hash';
+
+/** What the build depends on: every file under src/ (names and bytes), this script, the lockfile. */
+function sourceHash() {
+  const h = createHash('sha256');
+  const add = (rel) => {
+    h.update(`${rel}\0`);
+    h.update(fs.readFileSync(path.join(root, rel)));
+    h.update('\0');
+  };
+  const walk = (dir) => {
+    for (const e of fs.readdirSync(path.join(root, dir), { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      const rel = path.posix.join(dir, e.name);
+      if (e.isDirectory()) walk(rel);
+      else if (e.isFile()) add(rel);
+    }
+  };
+  walk('src');
+  add('scripts/build.mjs');
+  add('package-lock.json');
+  return h.digest('hex');
+}
+
+const hash = sourceHash();
+if (process.argv.includes('--if-changed')) {
+  let built = '';
+  try {
+    built = fs.readFileSync(path.join(outdir, STAMP), 'utf8').trim();
+  } catch {
+    // no build yet
+  }
+  if (built === hash && fs.existsSync(path.join(outdir, 'main.js')) && fs.existsSync(path.join(outdir, 'cli.js'))) process.exit(0);
+}
 
 let esbuild;
 try {
@@ -43,6 +80,7 @@ try {
     sourcemap: true,
     logLevel: 'warning',
   });
+  fs.writeFileSync(path.join(tmp, STAMP), `${hash}\n`);
   if (fs.existsSync(outdir)) fs.renameSync(outdir, old);
   fs.renameSync(tmp, outdir);
 } finally {

@@ -64,8 +64,14 @@ function ensureSystemTools(kind) {
   const tools = SYSTEM_TOOLS[kind] ?? {};
   const missing = new Set();
   for (const [cmd, pkg] of Object.entries(tools)) if (!has(cmd)) missing.add(pkg);
-  if (has('dpkg-query')) for (const pkg of SYSTEM_PACKAGES[kind] ?? []) if (!debInstalled(pkg)) missing.add(pkg);
-  if (missing.size === 0) return;
+  const extras = has('dpkg-query') ? (SYSTEM_PACKAGES[kind] ?? []).filter((pkg) => !debInstalled(pkg)) : [];
+  // Every command is there: apt-get never runs (a restart after a crash must not depend on the
+  // network or on a package mirror). A missing codec package is only reported.
+  if (missing.size === 0) {
+    if (extras.length > 0) log(`note: ${extras.join(' ')} is not installed (some audio/video codecs may be missing): apt-get install -y ${extras.join(' ')}`);
+    return;
+  }
+  for (const pkg of extras) missing.add(pkg);
   const pkgs = [...missing];
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   if (!isRoot || !has('apt-get')) {

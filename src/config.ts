@@ -2,6 +2,7 @@
 // operator's contract (design brief) and must keep working; the rest are Ferry's own.
 import os from 'node:os';
 import path from 'node:path';
+import { defaultDataDir } from './data-dir.ts';
 
 export interface SizeLimits {
   /** 100 chat file, 200 group shared file */
@@ -63,6 +64,17 @@ export interface Config {
   media: MediaConfig;
   tokens: TokenPolicy;
   membership: MembershipConfig;
+  rateLimits: RateLimitConfig;
+  /** fastify's trustProxy: which proxies' X-Forwarded-For names the client (rate limits per IP) */
+  trustProxy: string | undefined;
+}
+
+/** Requests per window (burst included); 0 turns one limit off. Counted per node. */
+export interface RateLimitConfig {
+  windowMs: number;
+  slots: { perIp: number; perUser: number };
+  uploads: { perIp: number; perUser: number };
+  downloads: { perIp: number; perUser: number };
 }
 
 /** Asking the operator's IM server about memberships Ferry does not know (docs/membership.md). */
@@ -199,7 +211,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     port,
     publicUrl,
     publicUrlFromEnv: Boolean(env.FERRY_PUBLIC_URL),
-    dataDir: path.resolve(env.FERRY_DATA_DIR || './data'),
+    dataDir: env.FERRY_DATA_DIR ? path.resolve(env.FERRY_DATA_DIR) : defaultDataDir(),
     adminKey: env.FERRY_ADMIN_KEY || undefined,
     databaseUrl,
     store,
@@ -241,6 +253,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       allowWithoutExp: bool(env, 'FERRY_ALLOW_TOKENS_WITHOUT_EXP', DEFAULT_TOKEN_POLICY.allowWithoutExp),
       maxTtlSeconds: int(env, 'FERRY_TOKEN_MAX_TTL_S', DEFAULT_TOKEN_POLICY.maxTtlSeconds, 60, 10 * 365 * 86400),
     },
+    rateLimits: loadRateLimits(env),
+    trustProxy: trustProxy(env),
   });
 }
 
@@ -290,4 +304,31 @@ function loadMediaConfig(env: NodeJS.ProcessEnv): MediaConfig {
     maxQueued: int(env, 'FERRY_MEDIA_MAX_QUEUED', 64, 0, 100_000),
     imgproxy,
   };
+}
+
+function loadRateLimits(env: NodeJS.ProcessEnv): RateLimitConfig {
+  const pair = (what: string, ip: number, user: number) => ({
+    perIp: int(env, `FERRY_RATE_${what}_PER_IP`, ip, 0, 1_000_000_000),
+    perUser: int(env, `FERRY_RATE_${what}_PER_USER`, user, 0, 1_000_000_000),
+  });
+  // A chat screen full of images asks for dozens of thumbnails at once, and an office behind
+  // one NAT address is many users: downloads get ten times the room of uploads.
+  return {
+    windowMs: int(env, 'FERRY_RATE_WINDOW_S', 60, 1, 86400) * 1000,
+    slots: pair('SLOTS', 600, 120),
+    uploads: pair('UPLOADS', 600, 120),
+    downloads: pair('DOWNLOADS', 6000, 1200),
+  };
+}
+
+/**
+ * Unset: no proxy is trusted (the client's address is the connection's). Otherwise the proxies'
+ * addresses or CIDRs, or loopback / linklocal / uniquelocal, comma-separated.
+ */
+function trustProxy(env: NodeJS.ProcessEnv): string | undefined {
+  const raw = (env.FERRY_TRUST_PROXY ?? '').trim();
+  if (raw === '') return undefined;
+  const ok = raw.split(',').every((p) => /^(loopback|linklocal|uniquelocal|[0-9A-Fa-f.:]+(\/\d{1,3})?)$/.test(p.trim()));
+  if (!ok) throw new ConfigError(`FERRY_TRUST_PROXY must be proxy addresses or CIDRs (or loopback, linklocal, uniquelocal) separated by commas, got "${raw}"`);
+  return raw;
 }

@@ -46,6 +46,8 @@ export const Codes = {
   FILE_QUARANTINED: 60051,
   QUOTA_APP_BYTES: 60052,
   QUOTA_USER_DAILY: 60053,
+  // operations (6006x)
+  RATE_LIMITED: 60060,
   INTERNAL: 60099,
 } as const;
 
@@ -66,3 +68,13 @@ export class FerryError extends Error {
 
 export const badParam = (message: string) => new FerryError(Codes.BAD_PARAM, message);
 export const noPermission = (message: string) => new FerryError(Codes.NO_PERMISSION, message);
+
+/** Too many requests from one client IP or one app user: the answer carries Retry-After. */
+export class RateLimitedError extends FerryError {
+  constructor(
+    message: string,
+    readonly retryAfterS: number,
+  ) {
+    super(Codes.RATE_LIMITED, message);
+  }
+}

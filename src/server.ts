@@ -24,6 +24,7 @@ import { Membership } from './membership/membership.ts';
 import { createLogger } from './logging.ts';
 import { FerryMetrics } from './metrics.ts';
 import { ReadinessCheck } from './health.ts';
+import { RateLimits } from './rate-limits.ts';
 
 export interface RunningFerry {
   services: Services;
@@ -70,6 +71,7 @@ export async function startFerry(config: Readonly<Config>, log: Logger = createL
       if (state === 'ok') log.info({ dependency }, `readiness: the ${dependency} answers again`);
       else log.warn({ dependency, state, cause }, `readiness: the ${dependency} is ${state === 'timeout' ? 'not answering' : 'not reachable'}: ${cause ?? ''}`);
     }),
+    rateLimits: new RateLimits(config.rateLimits),
   };
   // message.recalled, user.deleted and group.dismissed with purge_files delete files.
   services.lifecycle = lifecycleHooks(services);

@@ -16,6 +16,7 @@ import type { PublicUrls } from './public-urls.ts';
 import type { Membership } from './membership/membership.ts';
 import type { FerryMetrics } from './metrics.ts';
 import type { ReadinessCheck } from './health.ts';
+import type { RateLimits } from './rate-limits.ts';
 
 export interface Services {
   config: Readonly<Config>;
@@ -46,6 +47,8 @@ export interface Services {
    * bomb) cost nothing.
    */
   mediaRefusals: LRUCache<string, FerryError>;
+  /** per-IP and per-user limits on slots, uploads and downloads (counted on this node) */
+  rateLimits: RateLimits;
   /** this Ferry's Prometheus registry and named metrics (GET /metrics) */
   metrics: FerryMetrics;
   /** whether the database and store answer and the node is not draining (GET /readyz) */

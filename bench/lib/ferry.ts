@@ -46,6 +46,8 @@ export async function startFerry(opts: FerryStartOptions): Promise<RunningFerry>
     FERRY_DATA_DIR: opts.dataDir,
     FERRY_ADMIN_KEY: adminKey,
     FERRY_LOG_LEVEL: 'warn',
+    // The bench measures capacity from one address: the per-client rate limits are off.
+    ...Object.fromEntries(['SLOTS', 'UPLOADS', 'DOWNLOADS'].flatMap((w) => [[`FERRY_RATE_${w}_PER_IP`, '0'], [`FERRY_RATE_${w}_PER_USER`, '0']])),
     ...opts.env,
   });
   fs.mkdirSync(opts.dataDir, { recursive: true });

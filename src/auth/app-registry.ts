@@ -1,25 +1,60 @@
 // Apps change rarely and are read on every request, so their records and the JWT verifiers
 // built from their keys are cached here. An app that does not exist is cached briefly too, so a
 // flood of bad app_ids does not become a flood of database reads.
+//
+// Rotations and revocations (admin API or CLI, on any node) must reach every node quickly: a
+// cached app is trusted for at most VERSION_CHECK_MS, then one cheap read of its keys_version
+// decides whether to load it again. So a revoked token or a retired secret is refused on every
+// node within about a second. When that read fails (the database is unreachable) the cached keys
+// keep serving: no rotation or revocation can have been written meanwhile.
+import { createHash } from 'node:crypto';
 import { createSigner, createVerifier } from 'fast-jwt';
 import { LRUCache } from 'lru-cache';
-import type { AppRecord, MetaStore } from '../meta/meta-store.ts';
+import type { AppKeyring, AppRecord, MetaStore } from '../meta/meta-store.ts';
 import { DEFAULT_TOKEN_POLICY, type TokenPolicy } from '../config.ts';
+import { LocalSingleFlight } from '../primitives/single-flight.ts';
 
 type Verify = (token: string) => Record<string, unknown>;
 type Sign = (payload: Record<string, unknown>) => string;
 
 export interface AppKeys {
   app: AppRecord;
+  /** the current secret, or the one it replaced while its grace period lasts */
   verifyToken: Verify;
+  /** by the sign's kid; a sign without kid (made before key ids) tries every key the app had */
   verifySign: Verify;
+  /** with the current key, its kid in the JWT header */
   sign: Sign;
+  /** the kid of the current sign key */
+  signKid: string;
+  /** Ferry's blob URLs: minted with the first, accepted with either (current, then the one before) */
+  blobKeys: readonly string[];
+  /** ms: the user's tokens issued (iat) before this are refused; undefined: none revoked */
+  revokedBefore(userId: string): number | undefined;
 }
 
 const MISSING_TTL_MS = 5_000;
+/** How long a node trusts its cached keys before checking their version: the revocation window. */
+export const VERSION_CHECK_MS = 1_000;
+
+/**
+ * A sign key's public name: a hash, so it says nothing about the key, and derived, so a key
+ * needs no column of its own and every node computes the same kid.
+ */
+export function kidOf(signKey: string): string {
+  return createHash('sha256').update(`ferry-kid\n${signKey}`).digest('base64url').slice(0, 11);
+}
+
+interface Entry {
+  keys: AppKeys | null;
+  version: number;
+  /** missing apps: cached until then; present apps: version checked at */
+  at: number;
+}
 
 export class AppRegistry {
-  private readonly cache = new LRUCache<string, { keys: AppKeys | null; until: number }>({ max: 10_000 });
+  private readonly cache = new LRUCache<string, Entry>({ max: 10_000 });
+  private readonly loads = new LocalSingleFlight();
 
   constructor(
     private readonly meta: MetaStore,
@@ -29,10 +64,28 @@ export class AppRegistry {
 
   async get(appId: string): Promise<AppKeys | null> {
     const hit = this.cache.get(appId);
-    if (hit && (hit.keys !== null || hit.until > Date.now())) return hit.keys;
-    const app = await this.meta.getApp(appId);
-    const keys = app ? buildKeys(app) : null;
-    this.cache.set(appId, { keys, until: Date.now() + MISSING_TTL_MS });
+    const now = Date.now();
+    if (hit && hit.keys === null && hit.at > now) return null;
+    if (hit && hit.keys !== null && now - hit.at < VERSION_CHECK_MS) return hit.keys;
+    return this.loads.run(appId, () => this.load(appId, hit));
+  }
+
+  private async load(appId: string, hit: Entry | undefined): Promise<AppKeys | null> {
+    if (hit?.keys) {
+      let version: number | null;
+      try {
+        version = await this.meta.getAppKeysVersion(appId);
+      } catch {
+        return hit.keys;
+      }
+      if (version === hit.version) {
+        hit.at = Date.now();
+        return hit.keys;
+      }
+    }
+    const keyring = await this.meta.getAppKeyring(appId);
+    const keys = keyring ? buildKeys(keyring) : null;
+    this.cache.set(appId, { keys, version: keyring?.version ?? -1, at: keys ? Date.now() : Date.now() + MISSING_TTL_MS });
     return keys;
   }
 
@@ -41,14 +94,74 @@ export class AppRegistry {
   }
 }
 
-function buildKeys(app: AppRecord): AppKeys {
+const tokenVerifier = (secret: string) => createVerifier({ key: secret, algorithms: ['HS256', 'HS512'], cache: 10_000 }) as Verify;
+const signVerifier = (signKey: string) => createVerifier({ key: signKey, algorithms: ['HS256'], cache: 10_000 }) as Verify;
+
+function buildKeys(k: AppKeyring): AppKeys {
+  const { app } = k;
+  // Only HMAC algorithms: a token can never pick "none" or a public-key algorithm.
+  const current = tokenVerifier(app.secret);
+  const previous = k.previousSecret ? { verify: tokenVerifier(k.previousSecret.secret), until: k.previousSecret.until } : null;
+  const verifyToken: Verify = (token) => {
+    try {
+      return current(token);
+    } catch (err) {
+      // Only a signature the current secret does not make may be the previous secret's; an
+      // expired or malformed token is refused as it is.
+      if (!previous || previous.until <= Date.now() || (err as { code?: string }).code !== 'FAST_JWT_INVALID_SIGNATURE') throw err;
+      return previous.verify(token);
+    }
+  };
+
+  const signKeys = [app.signKey, ...k.retiredSignKeys.map((r) => r.signKey)];
+  const byKid = new Map(signKeys.map((key) => [kidOf(key), key] as const));
+  const verifiers = new Map<string, Verify>();
+  const verifierFor = (key: string) => {
+    let v = verifiers.get(key);
+    if (!v) verifiers.set(key, (v = signVerifier(key)));
+    return v;
+  };
+  const verifySign: Verify = (sign) => {
+    const kid = headerKid(sign);
+    if (kid !== undefined) {
+      const key = byKid.get(kid);
+      if (key === undefined) throw new Error('unknown kid');
+      return verifierFor(key)(sign);
+    }
+    // Signs made before key ids were introduced carry none: the oldest key made them, so try
+    // from the oldest (a handful of rotations at most).
+    let last: unknown = new Error('no key');
+    for (const key of [...signKeys].reverse()) {
+      try {
+        return verifierFor(key)(sign);
+      } catch (err) {
+        last = err;
+      }
+    }
+    throw last;
+  };
+
+  const signKid = kidOf(app.signKey);
+  const revoked = new Map(k.revocations.map((r) => [r.userId, r.before] as const));
   return {
     app,
-    // Only HMAC algorithms: a token can never pick "none" or a public-key algorithm.
-    verifyToken: createVerifier({ key: app.secret, algorithms: ['HS256', 'HS512'], cache: 10_000 }) as Verify,
-    verifySign: createVerifier({ key: app.signKey, algorithms: ['HS256'], cache: 10_000 }) as Verify,
-    sign: createSigner({ key: app.signKey, algorithm: 'HS256' }) as Sign,
+    verifyToken,
+    verifySign,
+    sign: createSigner({ key: app.signKey, algorithm: 'HS256', kid: signKid }) as Sign,
+    signKid,
+    blobKeys: k.retiredSignKeys[0] ? [app.signKey, k.retiredSignKeys[0].signKey] : [app.signKey],
+    revokedBefore: (userId) => revoked.get(userId),
   };
+}
+
+/** The kid in a JWT's header, undefined when there is none (or the header is unreadable). */
+function headerKid(jwt: string): string | undefined {
+  try {
+    const header = JSON.parse(Buffer.from(jwt.slice(0, jwt.indexOf('.')), 'base64url').toString('utf8')) as { kid?: unknown };
+    return typeof header.kid === 'string' ? header.kid : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Mint an access token as the IM server would: HS256 over the app secret. */

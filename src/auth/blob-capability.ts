@@ -2,7 +2,8 @@
 // redirects to in the embedded mode, and what an expiring public link is. The capability names
 // one stored object (a file, or one derivative of it), an expiry, and nothing else, and is an
 // HMAC under the app's sign key, which only Ferry holds. Anyone holding the URL may read that one
-// object until it expires, exactly like a presigned store URL.
+// object until it expires, exactly like a presigned store URL. After a key rotation, URLs made
+// with the key it replaced keep working (they live an hour or so); older ones do not.
 //
 //   <app_id>.<file_id>.<variant or "o">.<expiry, unix seconds>.<base64url HMAC-SHA256>
 //
@@ -48,10 +49,13 @@ export function readBlobCapability(raw: string): BlobClaims & { mac: string } {
 }
 
 /** Checks the MAC, then the expiry (so an expired link of another app says "invalid", not "expired"). */
-export function verifyBlobCapability(signKey: string, c: BlobClaims & { mac: string }, nowMs = Date.now()): BlobClaims {
-  const want = Buffer.from(mac(signKey, c));
+export function verifyBlobCapability(signKeys: readonly string[], c: BlobClaims & { mac: string }, nowMs = Date.now()): BlobClaims {
   const got = Buffer.from(c.mac);
-  if (want.length !== got.length || !timingSafeEqual(want, got)) throw refused('invalid (tampered, or of another file)');
+  const matches = (key: string) => {
+    const want = Buffer.from(mac(key, c));
+    return want.length === got.length && timingSafeEqual(want, got);
+  };
+  if (!signKeys.some(matches)) throw refused('invalid (tampered, or of another file)');
   if (c.expiresAt * 1000 <= nowMs) throw refused('expired: ask for the file again');
   return { appId: c.appId, fileId: c.fileId, variant: c.variant, expiresAt: c.expiresAt };
 }

@@ -74,6 +74,7 @@ function verifyToken(keys: AppKeys, token: string, policy: TokenPolicy): TokenCl
   const userId = canonicalId(claims.sub);
   const role = Number(claims.role ?? 1);
   if (userId === null || (role !== 1 && role !== 2)) throw new FerryError(Codes.BAD_TOKEN, 'access-token is invalid');
+  checkRevocation(keys, userId, claims);
   return { userId, admin: role === 2 };
 }
 
@@ -92,6 +93,18 @@ function checkLifetime(claims: Record<string, unknown>, policy: TokenPolicy): vo
   if (!Number.isFinite(exp) || exp - from > policy.maxTtlSeconds) {
     throw new FerryError(Codes.BAD_TOKEN, `access-token lives too long: at most ${policy.maxTtlSeconds} s from iat to exp are accepted`);
   }
+}
+
+/**
+ * The operator revoked this user's tokens issued before a moment (POST
+ * /admin/apps/:app_id/tokens/revoke). iat has one-second resolution, so a token minted in the
+ * same second as that moment is refused too; a token without iat cannot show it is newer.
+ */
+function checkRevocation(keys: AppKeys, userId: string, claims: Record<string, unknown>): void {
+  const before = keys.revokedBefore(userId);
+  if (before === undefined) return;
+  if (typeof claims.iat === 'number' && claims.iat * 1000 >= before) return;
+  throw new FerryError(Codes.BAD_TOKEN, 'access-token was revoked: ask the IM server for a new one');
 }
 
 export interface AuthOptions {

@@ -4,22 +4,43 @@
 // Only commander loads up front: the admin service, the config and the database drivers are
 // imported when a command runs, so `ferry --help` answers without loading them.
 import { Command, CommanderError } from 'commander';
+import fs from 'node:fs';
+import path from 'node:path';
 import type { AdminService } from '../admin/admin-service.ts';
+import type { MetaStore } from '../meta/meta-store.ts';
+import type { TokenPolicy } from '../config.ts';
+import { keyCommands } from './keys.ts';
 
-async function withAdmin<T>(fn: (admin: AdminService) => Promise<T>): Promise<void> {
-  const [{ AdminService }, { loadConfig }, { openMetaStore }] = await Promise.all([
-    import('../admin/admin-service.ts'),
-    import('../config.ts'),
-    import('../meta/open.ts'),
-  ]);
+/** A refusal of the command line itself (exit 2), one line on stderr. */
+class CliError extends Error {}
+
+/**
+ * Open the configured database, run fn, print its answer as JSON. In the embedded mode the
+ * SQLite file must exist already unless the command creates apps: a mistyped or forgotten
+ * FERRY_DATA_DIR must not become a second, empty database that the server never reads.
+ */
+async function withMeta<T>(fn: (meta: MetaStore, tokens: TokenPolicy) => Promise<T>, opts: { creates?: boolean } = {}): Promise<void> {
+  const [{ loadConfig }, { openMetaStore }] = await Promise.all([import('../config.ts'), import('../meta/open.ts')]);
   const config = loadConfig();
+  if (!config.databaseUrl && !opts.creates) {
+    const file = path.join(config.dataDir, 'ferry.sqlite');
+    if (!fs.existsSync(file)) {
+      const why = process.env.FERRY_DATA_DIR ? 'FERRY_DATA_DIR' : 'FERRY_DATA_DIR is unset, so the data folder `npm start` uses';
+      throw new CliError(`no Ferry database at ${file} (${why}): point FERRY_DATA_DIR at the server's data folder, or create an app first (ferry app create)`);
+    }
+  }
   const meta = await openMetaStore(config);
   try {
-    const out = await fn(new AdminService(meta, undefined, config.tokens));
+    const out = await fn(meta, config.tokens);
     process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
   } finally {
     await meta.close();
   }
+}
+
+async function withAdmin<T>(fn: (admin: AdminService) => Promise<T>, opts: { creates?: boolean } = {}): Promise<void> {
+  const { AdminService } = await import('../admin/admin-service.ts');
+  await withMeta((meta, tokens) => fn(new AdminService(meta, undefined, tokens)), opts);
 }
 
 const program = new Command('ferry')
@@ -38,7 +59,7 @@ app
   .command('create')
   .description('create an app and print its app_id and secret')
   .option('--app-id <id>', 'the app_id to use (default: random)')
-  .action((o: { appId?: string }) => withAdmin((a) => a.createApp(o.appId)));
+  .action((o: { appId?: string }) => withAdmin((a) => a.createApp(o.appId), { creates: true }));
 
 program
   .command('token')
@@ -79,6 +100,8 @@ member
   .requiredOption('--group <group_id>')
   .requiredOption('--user <user_id>')
   .action((o: { app: string; group: string; user: string }) => withAdmin((a) => a.removeMember(o.app, o.group, o.user)));
+
+keyCommands(program, withMeta);
 
 program
   .command('members')
@@ -123,10 +146,19 @@ try {
   await program.parseAsync(process.argv);
 } catch (err) {
   if (err instanceof CommanderError) process.exit(err.exitCode);
-  const [{ AdminError }, { ConfigError }] = await Promise.all([import('../admin/admin-service.ts'), import('../config.ts')]);
-  if (err instanceof AdminError || err instanceof ConfigError) {
+  const [{ AdminError }, { ConfigError }, { StorageError }] = await Promise.all([
+    import('../admin/admin-service.ts'),
+    import('../config.ts'),
+    import('../storage-error.ts'),
+  ]);
+  if (err instanceof AdminError || err instanceof ConfigError || err instanceof CliError) {
     process.stderr.write(`ferry: ${err.message}\n`);
     process.exit(err instanceof AdminError && err.status === 404 ? 3 : 2);
+  }
+  // The database is down or unreachable: one line that says so, not a driver's stack trace.
+  if (err instanceof StorageError) {
+    process.stderr.write(`ferry: the database is not available: ${err.message}\n`);
+    process.exit(5);
   }
   throw err;
 }

@@ -39,6 +39,9 @@ export async function buildApp(services: Services, adminKey: string): Promise<Fa
     routerOptions: { querystringParser: firstValueQuery, maxParamLength: 2048 },
     // Ferry streams bodies itself; this bounds only bodies parsed in memory (admin JSON).
     bodyLimit: 1024 * 1024,
+    // Behind a reverse proxy, the client's address (rate limits per IP) is in X-Forwarded-For,
+    // believed only from the proxies FERRY_TRUST_PROXY names.
+    ...(services.config.trustProxy === undefined ? {} : { trustProxy: services.config.trustProxy }),
     // While closing, requests on open connections are still served (close() waits for them)
     // rather than answered with a bare 503, which Lanying clients cannot read.
     return503OnClosing: false,

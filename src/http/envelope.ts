@@ -1,7 +1,7 @@
 // Lanying's answer shape: {code, message, data}. Business errors keep it, with HTTP 200.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { ObjectNotFoundError } from '../bytes/byte-store.ts';
-import { Codes, FerryError } from '../errors.ts';
+import { Codes, FerryError, RateLimitedError } from '../errors.ts';
 import { StorageError, type StorageFailure } from '../storage-error.ts';
 
 interface Envelope<T> {
@@ -51,6 +51,7 @@ function toFerryError(err: unknown, request: FastifyRequest): FerryError {
 export function sendError(err: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const fe = toFerryError(err, request);
   if (err instanceof StorageError && err.kind === 'busy') reply.header('retry-after', String(BUSY_RETRY_AFTER_S));
+  if (err instanceof RateLimitedError) reply.header('retry-after', String(err.retryAfterS));
   const body: Envelope<null> = { code: fe.code, message: fe.message, data: null };
   return reply.code(fe.httpStatus).header('content-type', 'application/json; charset=utf-8').send(body);
 }

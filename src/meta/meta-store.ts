@@ -10,6 +10,22 @@ export interface AppRecord {
   createdAt: number;
 }
 
+/**
+ * What verifies an app's credentials beyond its current keys (0006_operations): the secret a
+ * rotation replaced, accepted until its grace period ends; every sign key a rotation retired,
+ * kept for good because signs in chat history never change; and per-user token revocations.
+ * `version` moves on every rotation and revocation, so nodes can check it cheaply.
+ */
+export interface AppKeyring {
+  app: AppRecord;
+  version: number;
+  previousSecret: { secret: string; until: number } | null;
+  /** newest first */
+  retiredSignKeys: { signKey: string; retiredAt: number }[];
+  /** tokens of userId issued (iat) before `before` (ms) are refused */
+  revocations: { userId: string; before: number }[];
+}
+
 export type MemberRole = 'member' | 'admin' | 'owner';
 
 export interface GroupRecord {
@@ -217,6 +233,8 @@ export class AlreadyExistsError extends Error {}
 /** One record of a store's whole content, for copying a store into another (migrate-store). */
 export type MetaRecord =
   | { kind: 'app'; app: AppRecord }
+  /** an app's retired keys and revocations (right after its app record) */
+  | { kind: 'keyring'; keyring: Omit<AppKeyring, 'app' | 'version'> & { appId: string } }
   | { kind: 'group'; group: GroupRecord }
   | { kind: 'member'; appId: string; groupId: string; userId: string; role: MemberRole }
   /** ready files only: a slot that never became a file is not worth moving */
@@ -246,6 +264,19 @@ export interface MetaStore {
    * opened); reject otherwise. Cheap: /readyz calls it about once a second.
    */
   ping(): Promise<void>;
+  // --- operations: key rotation and token revocation ---
+  /** The app with everything that verifies its credentials; null when there is no such app. */
+  getAppKeyring(appId: string): Promise<AppKeyring | null>;
+  /** A cheap check of whether a cached keyring is still current; null when there is no such app. */
+  getAppKeysVersion(appId: string): Promise<number | null>;
+  /**
+   * Replace the app's secret and sign key in one step: the old secret stays accepted until
+   * previousSecretUntil (a secret replaced earlier is dropped), the old sign key is retired
+   * (kept for verifying). false when there is no such app.
+   */
+  rotateAppKeys(appId: string, next: { secret: string; signKey: string }, previousSecretUntil: number, now: number): Promise<boolean>;
+  /** Refuse userId's tokens issued before `before` (ms); a later revocation moves it, an earlier one is kept. */
+  revokeTokens(appId: string, userId: string, before: number): Promise<boolean>;
 
   /** Create or update a group; its owner becomes a member with role owner. */
   putGroup(group: GroupRecord): Promise<void>;

@@ -16,6 +16,8 @@ import { etagOf, isNotModified, linkName, rangeFor, safeFileHeaders, type Servab
 /** The request as the pipeline needs it: every value still as the client sent it. */
 export interface DownloadRequest {
   method: 'GET' | 'HEAD';
+  /** the client's address (per-IP rate limit) */
+  ip: string;
   headers: Headers;
   query: Query;
 }
@@ -33,7 +35,9 @@ const MAX_OBJECT_CACHE_S = 86400;
 
 /** GET/HEAD /file/download/chat */
 export async function runChatDownload(s: Services, req: DownloadRequest): Promise<DownloadOutcome> {
+  s.rateLimits.byIp('downloads', req.ip);
   const caller = await authenticate(s.apps, req.headers, req.query);
+  s.rateLimits.byUser('downloads', caller.principal.appId, caller.principal.userId);
   const media = parseMediaRequest(req.query);
   return placeholderOutcome(media, async () => {
     const { file } = await findChatFile(s, caller, first(req.query.file_sign));
@@ -43,7 +47,9 @@ export async function runChatDownload(s: Services, req: DownloadRequest): Promis
 
 /** GET/HEAD /file/download/avatar: avatars are public within their app. */
 export async function runAvatarDownload(s: Services, req: DownloadRequest): Promise<DownloadOutcome> {
+  s.rateLimits.byIp('downloads', req.ip);
   const caller = await authenticate(s.apps, req.headers, req.query, { actAs: { userId: false, groupId: false } });
+  s.rateLimits.byUser('downloads', caller.principal.appId, caller.principal.userId);
   const media = parseMediaRequest(req.query);
   return placeholderOutcome(media, async () => {
     const file = await findAvatar(s, caller.principal.appId, first(req.query.object_name));
@@ -57,10 +63,12 @@ export async function runAvatarDownload(s: Services, req: DownloadRequest): Prom
  * download, so the answer carries the same safe headers.
  */
 export async function runBlobDownload(s: Services, req: DownloadRequest, capability: string): Promise<DownloadOutcome> {
+  // No user here: the capability is the only credential, so only the address is counted.
+  s.rateLimits.byIp('downloads', req.ip);
   const claimed = readBlobCapability(capability);
   const keys = await s.apps.get(claimed.appId);
   if (!keys) throw new FerryError(Codes.BAD_LINK, 'download link is invalid (tampered, or of another file)');
-  const cap = verifyBlobCapability(keys.app.signKey, claimed);
+  const cap = verifyBlobCapability(keys.blobKeys, claimed);
   const [record, state] = await Promise.all([s.meta.getFile(cap.appId, cap.fileId), s.meta.getFileState(cap.appId, cap.fileId)]);
   requireLive(state);
   const file = requireReady(record);
@@ -155,7 +163,7 @@ async function redirectFor(s: Services, file: Servable): Promise<DownloadOutcome
 export async function blobUrl(s: Services, file: Servable, expiresAt: number): Promise<string> {
   const keys = await s.apps.get(file.appId);
   if (!keys) throw new FerryError(Codes.APP_NOT_FOUND, 'app_id not found');
-  const cap = mintBlobCapability(keys.app.signKey, { appId: file.appId, fileId: file.fileId, variant: file.variant, expiresAt });
+  const cap = mintBlobCapability(keys.blobKeys[0]!, { appId: file.appId, fileId: file.fileId, variant: file.variant, expiresAt });
   return s.urls.blob(cap, linkName(file));
 }
 

@@ -56,8 +56,8 @@ type Receive = (stage: (source: Readable, fileName: string | null) => Promise<St
  * is still discarding staged bytes and giving its slot back: shutdown waits for
  * s.uploadsInFlight before it closes the stores.
  */
-export function receiveUpload(s: Services, slotId: string, receive: Receive, cut?: AbortSignal): Promise<void> {
-  return s.uploadsInFlight.track(runUpload(s, slotId, receive, cut));
+export function receiveUpload(s: Services, slotId: string, receive: Receive, client: { ip: string }, cut?: AbortSignal): Promise<void> {
+  return s.uploadsInFlight.track(runUpload(s, slotId, receive, client, cut));
 }
 
 /** Count the upload against its owner; null when the owner already has as many as allowed. */
@@ -76,7 +76,8 @@ function unlessCut<T>(work: Promise<T>, cut: AbortSignal | undefined, settled: (
   });
 }
 
-async function runUpload(s: Services, slotId: string, receive: Receive, cut: AbortSignal | undefined): Promise<void> {
+async function runUpload(s: Services, slotId: string, receive: Receive, client: { ip: string }, cut: AbortSignal | undefined): Promise<void> {
+  s.rateLimits.byIp('uploads', client.ip);
   cut?.throwIfAborted();
   const file = await claim(s, slotId);
   const leaveTurn = takeUserTurn(s, file);
@@ -91,6 +92,8 @@ async function runUpload(s: Services, slotId: string, receive: Receive, cut: Abo
   const staged: StagedUpload[] = [];
   let staging: Promise<unknown> = Promise.resolve();
   try {
+    // The slot names its user; a refusal gives the slot back (below) for a retry after Retry-After.
+    s.rateLimits.byUser('uploads', file.appId, file.ownerId);
     const receiving = receive((source, fileName) => {
       const one = (async () => {
         const up = await stageUpload(s, file, source, fileName, cut);

@@ -124,6 +124,84 @@ export function metaStoreContract(name: string, fresh: MetaStoreFactory): void {
       });
     });
 
+    describe('operations: key rotation and token revocation', () => {
+      it('a new app has a keyring with nothing retired; an unknown app has none', async (meta) => {
+        await meta.createApp({ appId: 'app1', secret: 's0', signKey: 'k0', createdAt: T0 });
+        const k = await meta.getAppKeyring('app1');
+        assert.deepEqual(k, {
+          app: { appId: 'app1', secret: 's0', signKey: 'k0', createdAt: T0 },
+          version: 0,
+          previousSecret: null,
+          retiredSignKeys: [],
+          revocations: [],
+        });
+        assert.equal(await meta.getAppKeysVersion('app1'), 0);
+        assert.equal(await meta.getAppKeyring('nope'), null);
+        assert.equal(await meta.getAppKeysVersion('nope'), null);
+      });
+
+      it('rotation replaces both keys, keeps the previous secret until its end and every retired sign key, and moves the version', async (meta) => {
+        await meta.createApp({ appId: 'app1', secret: 's0', signKey: 'k0', createdAt: T0 });
+        assert.equal(await meta.rotateAppKeys('app1', { secret: 's1', signKey: 'k1' }, T0 + MINUTE, T0), true);
+        assert.equal(await meta.rotateAppKeys('app1', { secret: 's2', signKey: 'k2' }, T0 + 3 * MINUTE, T0 + 2 * MINUTE), true);
+        const k = await meta.getAppKeyring('app1');
+        assert.deepEqual(k?.app, { appId: 'app1', secret: 's2', signKey: 'k2', createdAt: T0 });
+        assert.deepEqual(k?.previousSecret, { secret: 's1', until: T0 + 3 * MINUTE }, 'only the secret replaced last is kept');
+        assert.deepEqual(k?.retiredSignKeys, [
+          { signKey: 'k1', retiredAt: T0 + 2 * MINUTE },
+          { signKey: 'k0', retiredAt: T0 },
+        ]);
+        assert.equal(k?.version, 2);
+        assert.equal(await meta.getAppKeysVersion('app1'), 2);
+        assert.deepEqual(await meta.getApp('app1'), { appId: 'app1', secret: 's2', signKey: 'k2', createdAt: T0 });
+        assert.equal(await meta.rotateAppKeys('nope', { secret: 'x', signKey: 'y' }, T0, T0), false);
+      });
+
+      it('a revocation is kept per user, only ever moves later, and moves the version', async (meta) => {
+        await meta.createApp({ appId: 'app1', secret: 's0', signKey: 'k0', createdAt: T0 });
+        assert.equal(await meta.revokeTokens('app1', INT64_MAX, T0), true);
+        assert.equal(await meta.revokeTokens('app1', INT64_MAX, T0 - MINUTE), true);
+        assert.equal(await meta.revokeTokens('app1', '7', T0 + MINUTE), true);
+        const k = await meta.getAppKeyring('app1');
+        assert.deepEqual(
+          [...(k?.revocations ?? [])].sort((a, b) => a.before - b.before),
+          [
+            { userId: INT64_MAX, before: T0 },
+            { userId: '7', before: T0 + MINUTE },
+          ],
+        );
+        assert.equal(k?.version, 3);
+        assert.equal(await meta.revokeTokens('nope', '7', T0), false);
+      });
+
+      it('export and import carry retired sign keys, the previous secret and revocations', async (meta) => {
+        await meta.createApp({ appId: 'app1', secret: 's0', signKey: 'k0', createdAt: T0 });
+        await meta.rotateAppKeys('app1', { secret: 's1', signKey: 'k1' }, T0 + MINUTE, T0);
+        await meta.revokeTokens('app1', '7', T0);
+        const records = [];
+        for await (const r of meta.exportRecords()) records.push(r);
+        const keyring = records.find((r) => r.kind === 'keyring');
+        assert.deepEqual(keyring, {
+          kind: 'keyring',
+          keyring: {
+            appId: 'app1',
+            previousSecret: { secret: 's0', until: T0 + MINUTE },
+            retiredSignKeys: [{ signKey: 'k0', retiredAt: T0 }],
+            revocations: [{ userId: '7', before: T0 }],
+          },
+        });
+        assert.equal(records.findIndex((r) => r.kind === 'keyring'), records.findIndex((r) => r.kind === 'app') + 1, 'right after its app');
+        // Into an app with the current keys only (as migrate-store has just imported it).
+        await meta.createApp({ appId: 'app2', secret: 's1', signKey: 'k1', createdAt: T0 });
+        assert.equal(await meta.importRecord({ kind: 'keyring', keyring: { ...keyring.keyring, appId: 'app2' } }), true);
+        const k2 = await meta.getAppKeyring('app2');
+        assert.deepEqual(k2?.retiredSignKeys, [{ signKey: 'k0', retiredAt: T0 }]);
+        assert.deepEqual(k2?.previousSecret, { secret: 's0', until: T0 + MINUTE });
+        assert.deepEqual(k2?.revocations, [{ userId: '7', before: T0 }]);
+        assert.equal(await meta.importRecord({ kind: 'keyring', keyring: { ...keyring.keyring, appId: 'app2' } }), false, 'again: nothing new');
+      });
+    });
+
     describe('groups and members', () => {
       it("putGroup creates the group and makes its owner a member with role owner; groups are per app", async (meta) => {
         await meta.putGroup({ appId: 'app1', groupId: '500', ownerId: '1001' });

@@ -121,3 +121,11 @@ export async function startTestFerry(env: Record<string, string> = {}, opts: Tes
     },
   };
 }
+
+/** Settings that turn every per-client rate limit off, for tests that send thousands of requests from one address. */
+export const RATE_LIMITS_OFF: Record<string, string> = Object.fromEntries(
+  ['SLOTS', 'UPLOADS', 'DOWNLOADS'].flatMap((w) => [
+    [`FERRY_RATE_${w}_PER_IP`, '0'],
+    [`FERRY_RATE_${w}_PER_USER`, '0'],
+  ]),
+);

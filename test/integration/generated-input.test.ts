@@ -20,7 +20,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { parse as parseQuery } from 'node:querystring';
 import fc from 'fast-check';
-import { startTestFerry, type TestFerry } from '../helpers/ferry.ts';
+import { RATE_LIMITS_OFF, startTestFerry, type TestFerry } from '../helpers/ferry.ts';
 import { api, chatSlot, postMultipart, type Creds, type Slot } from '../helpers/client.ts';
 import { accessToken, decodeJwt, mintJwt, nowSeconds, signOf, withPayload } from '../helpers/jwt.ts';
 import { plainImage, voice } from '../helpers/media.ts';
@@ -150,7 +150,8 @@ async function avatar(label: string, app: string, user: string, path: string, pa
 }
 
 before(async () => {
-  f = await startTestFerry();
+  // Thousands of requests from one address: rate limits (test/integration/rate-limits.test.ts) off.
+  f = await startTestFerry(RATE_LIMITS_OFF);
   for (const id of [A, B, SANDBOX]) secrets[id] = (await f.createApp(id)).secret;
 
   const users: Record<string, string[]> = { [A]: ['1', '2', '3', '10', '11', '12', BIG], [B]: ['2', '3'] };

@@ -18,8 +18,15 @@ const apps: Record<string, AppRecord> = {
 };
 
 function registry(): AppRegistry {
-  const meta: Pick<MetaStore, 'getApp'> = { getApp: async (appId) => apps[appId] ?? null };
-  // The registry reads apps only.
+  // The registry reads apps with their keyrings (nothing rotated or revoked here) and versions only.
+  const keyring = (appId: string) => {
+    const app = apps[appId];
+    return app ? { app, version: 0, previousSecret: null, retiredSignKeys: [], revocations: [] } : null;
+  };
+  const meta: Pick<MetaStore, 'getAppKeyring' | 'getAppKeysVersion'> = {
+    getAppKeyring: async (appId) => keyring(appId),
+    getAppKeysVersion: async (appId) => (apps[appId] ? 0 : null),
+  };
   return new AppRegistry(meta as MetaStore);
 }
 

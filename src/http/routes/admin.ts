@@ -10,6 +10,7 @@ import type { Services } from '../../services.ts';
 import { ForbiddenKeyError, parseAdminJson } from '../../primitives/exact-json.ts';
 import { membershipAdminRoutes } from './admin-members.ts';
 import { fileAdminRoutes } from './admin-files.ts';
+import { operationsAdminRoutes } from './admin-operations.ts';
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
@@ -129,4 +130,5 @@ export async function adminRoutes(fastify: FastifyInstance, opts: { services: Se
   );
 
   fileAdminRoutes(app, opts.services);
+  operationsAdminRoutes(app, opts.services);
 }

@@ -54,8 +54,8 @@ async function measured(s: Services, endpoint: DownloadEndpoint, reply: FastifyR
   return renderDownload(reply, outcome);
 }
 
-type Req = { method: string; headers: DownloadRequest['headers']; query: DownloadRequest['query'] };
-const asRequest = (req: Req): DownloadRequest => ({ method: req.method === 'HEAD' ? 'HEAD' : 'GET', headers: req.headers, query: req.query });
+type Req = { method: string; ip: string; headers: DownloadRequest['headers']; query: DownloadRequest['query'] };
+const asRequest = (req: Req): DownloadRequest => ({ method: req.method === 'HEAD' ? 'HEAD' : 'GET', ip: req.ip, headers: req.headers, query: req.query });
 
 export async function downloadRoutes(fastify: FastifyInstance, opts: { services: Services }): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();

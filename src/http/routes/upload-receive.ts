@@ -42,7 +42,7 @@ export async function uploadReceiveRoutes(fastify: FastifyInstance, opts: { serv
       const slotId = req.params.slotId;
       if (!SLOT_ID.test(slotId)) throw new FerryError(Codes.SLOT_NOT_FOUND, 'upload slot not found: ask for a new one');
       const receive = (stage: Parameters<typeof receiveMultipart>[1]) => (req.isMultipart() ? receiveMultipart(req, stage) : stage(req.raw, null));
-      await receiveUpload(s, slotId, receive, pace.signal);
+      await receiveUpload(s, slotId, receive, { ip: req.ip }, pace.signal);
       return ok(true);
     } catch (err) {
       leaveBody(req, reply);

@@ -1,7 +1,7 @@
 // GET /file/upload/chat, /file/upload/avatar/user, /file/upload/avatar/group: hand out slots.
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { authenticate } from '../../auth/credentials.ts';
+import { authenticate, type AuthOptions, type Caller, type Headers, type Query } from '../../auth/credentials.ts';
 import { parseFileType, parseToType } from '../../file-types.ts';
 import { parseId } from '../../ids.ts';
 import { issueAvatarSlot, issueChatSlot } from '../../pipelines/slots.ts';
@@ -27,6 +27,14 @@ export async function uploadSlotRoutes(fastify: FastifyInstance, opts: { service
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const s = opts.services;
 
+  // Per IP before credentials are checked (a flood of bad tokens counts), per user after.
+  const admitted = async (req: { ip: string; headers: Headers; query: Query }, options?: AuthOptions): Promise<Caller> => {
+    s.rateLimits.byIp('slots', req.ip);
+    const caller = await authenticate(s.apps, req.headers, req.query, options);
+    s.rateLimits.byUser('slots', caller.principal.appId, caller.principal.userId);
+    return caller;
+  };
+
   app.get(
     '/file/upload/chat',
     {
@@ -38,7 +46,7 @@ export async function uploadSlotRoutes(fastify: FastifyInstance, opts: { service
       },
     },
     async (req) => {
-    const caller = await authenticate(s.apps, req.headers, req.query);
+    const caller = await admitted(req);
     const type = parseFileType(req.query.file_type);
     const toType = parseToType(req.query.to_type);
     const toId = parseId('to_id', req.query.to_id);
@@ -57,7 +65,7 @@ export async function uploadSlotRoutes(fastify: FastifyInstance, opts: { service
       },
     },
     async (req) => {
-    const caller = await authenticate(s.apps, req.headers, req.query);
+    const caller = await admitted(req);
     return ok(await issueAvatarSlot(s, caller, undefined));
     },
   );
@@ -74,7 +82,7 @@ export async function uploadSlotRoutes(fastify: FastifyInstance, opts: { service
     },
     async (req) => {
     // Here group_id names the group whose avatar changes, not a group to act as.
-    const caller = await authenticate(s.apps, req.headers, req.query, { actAs: { userId: true, groupId: false } });
+    const caller = await admitted(req, { actAs: { userId: true, groupId: false } });
     const groupId = parseId('group_id', req.query.group_id);
     return ok(await issueAvatarSlot(s, caller, groupId));
     },

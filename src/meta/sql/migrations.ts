@@ -223,6 +223,30 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('audit_log_app').on('audit_log').columns(['app_id', 'id']).execute();
     },
   },
+  '0006_operations': {
+    async up(db: Kysely<unknown>) {
+      // Key rotation and token revocation. keys_version moves with every change to them, so
+      // each node's cached keys are checked with one cheap read (src/auth/app-registry.ts).
+      await db.schema.alterTable('apps').addColumn('keys_version', 'bigint', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema.alterTable('apps').addColumn('previous_secret', 'text').execute();
+      await db.schema.alterTable('apps').addColumn('previous_secret_until', 'bigint').execute();
+      // Retired sign keys stay: a file_sign in chat history is never re-issued.
+      await db.schema
+        .createTable('app_sign_keys')
+        .addColumn('app_id', 'text', (c) => c.notNull())
+        .addColumn('sign_key', 'text', (c) => c.notNull())
+        .addColumn('retired_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('app_sign_keys_pk', ['app_id', 'sign_key'])
+        .execute();
+      await db.schema
+        .createTable('token_revocations')
+        .addColumn('app_id', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('revoked_before', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('token_revocations_pk', ['app_id', 'user_id'])
+        .execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

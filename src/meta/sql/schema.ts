@@ -9,6 +9,22 @@ interface AppsTable {
   secret: string;
   sign_key: string;
   created_at: BigIntColumn;
+  // 0006_operations
+  keys_version: ColumnType<number | string, number | undefined, number>;
+  previous_secret: string | null;
+  previous_secret_until: BigIntColumn | null;
+}
+
+interface AppSignKeysTable {
+  app_id: string;
+  sign_key: string;
+  retired_at: BigIntColumn;
+}
+
+interface TokenRevocationsTable {
+  app_id: string;
+  user_id: string;
+  revoked_before: BigIntColumn;
 }
 
 interface GroupsTable {
@@ -182,4 +198,6 @@ export interface Database {
   app_settings: AppSettingsTable;
   shared_files: SharedFilesTable;
   audit_log: AuditLogTable;
+  app_sign_keys: AppSignKeysTable;
+  token_revocations: TokenRevocationsTable;
 }

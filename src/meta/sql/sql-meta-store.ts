@@ -4,6 +4,7 @@ import { Migrator, sql, type Insertable, type Kysely, type Selectable } from 'ky
 import { LRUCache } from 'lru-cache';
 import type {
   MetaRecord,
+  AppKeyring,
   AppRecord,
   ClaimResult,
   CompletedUpload,
@@ -213,6 +214,77 @@ export class SqlMetaStore implements MetaStore {
   async ping(): Promise<void> {
     await sql`select 1`.execute(this.db);
     this.checkLocation();
+  }
+
+  // --- operations: key rotation and token revocation ---
+
+  async getAppKeyring(appId: string): Promise<AppKeyring | null> {
+    const row = await this.db.selectFrom('apps').selectAll().where('app_id', '=', appId).executeTakeFirst();
+    if (!row) return null;
+    const [retired, revocations] = await Promise.all([
+      this.db.selectFrom('app_sign_keys').select(['sign_key', 'retired_at']).where('app_id', '=', appId).orderBy('retired_at', 'desc').execute(),
+      this.db.selectFrom('token_revocations').select(['user_id', 'revoked_before']).where('app_id', '=', appId).execute(),
+    ]);
+    return {
+      app: { appId: row.app_id, secret: row.secret, signKey: row.sign_key, createdAt: num(row.created_at) },
+      version: num(row.keys_version),
+      previousSecret:
+        row.previous_secret !== null && row.previous_secret_until !== null ? { secret: row.previous_secret, until: num(row.previous_secret_until) } : null,
+      retiredSignKeys: retired.map((r) => ({ signKey: r.sign_key, retiredAt: num(r.retired_at) })),
+      revocations: revocations.map((r) => ({ userId: r.user_id, before: num(r.revoked_before) })),
+    };
+  }
+
+  async getAppKeysVersion(appId: string): Promise<number | null> {
+    const row = await this.db.selectFrom('apps').select('keys_version').where('app_id', '=', appId).executeTakeFirst();
+    return row ? num(row.keys_version) : null;
+  }
+
+  async rotateAppKeys(appId: string, next: { secret: string; signKey: string }, previousSecretUntil: number, now: number): Promise<boolean> {
+    return this.db.transaction().execute(async (tx) => {
+      const row = await tx.selectFrom('apps').select(['secret', 'sign_key', 'keys_version']).where('app_id', '=', appId).executeTakeFirst();
+      if (!row) return false;
+      await tx
+        .insertInto('app_sign_keys')
+        .values({ app_id: appId, sign_key: row.sign_key, retired_at: now })
+        .onConflict((oc) => oc.columns(['app_id', 'sign_key']).doNothing())
+        .execute();
+      // Compare-and-set on the version: two rotations at once on two nodes cannot both keep
+      // "their" previous secret; the loser fails instead of silently dropping a key.
+      const res = await tx
+        .updateTable('apps')
+        .set({
+          secret: next.secret,
+          sign_key: next.signKey,
+          previous_secret: row.secret,
+          previous_secret_until: previousSecretUntil,
+          keys_version: num(row.keys_version) + 1,
+        })
+        .where('app_id', '=', appId)
+        .where('keys_version', '=', row.keys_version)
+        .executeTakeFirst();
+      if (Number(res.numUpdatedRows) !== 1) throw new Error(`app ${appId}: its keys changed during the rotation; rotate again`);
+      return true;
+    });
+  }
+
+  async revokeTokens(appId: string, userId: string, before: number): Promise<boolean> {
+    return this.db.transaction().execute(async (tx) => {
+      const bumped = await tx
+        .updateTable('apps')
+        .set({ keys_version: sql<number>`keys_version + 1` })
+        .where('app_id', '=', appId)
+        .executeTakeFirst();
+      if (Number(bumped.numUpdatedRows) !== 1) return false;
+      await tx
+        .insertInto('token_revocations')
+        .values({ app_id: appId, user_id: userId, revoked_before: before })
+        .onConflict((oc) =>
+          oc.columns(['app_id', 'user_id']).doUpdateSet({ revoked_before: before }).where('token_revocations.revoked_before', '<', before),
+        )
+        .execute();
+      return true;
+    });
   }
 
   async putGroup(group: GroupRecord): Promise<void> {
@@ -891,6 +963,12 @@ export class SqlMetaStore implements MetaStore {
     const PAGE = 500;
     for (const row of await this.db.selectFrom('apps').selectAll().orderBy('app_id').execute()) {
       yield { kind: 'app', app: { appId: row.app_id, secret: row.secret, signKey: row.sign_key, createdAt: num(row.created_at) } };
+      // Without its retired sign keys, every sign in the app's chat history would stop working.
+      const keyring = await this.getAppKeyring(row.app_id);
+      if (keyring && (keyring.previousSecret || keyring.retiredSignKeys.length > 0 || keyring.revocations.length > 0)) {
+        const { previousSecret, retiredSignKeys, revocations } = keyring;
+        yield { kind: 'keyring', keyring: { appId: row.app_id, previousSecret, retiredSignKeys, revocations } };
+      }
     }
     // Keyset pages: each page starts after the last key of the one before.
     for (let after = ['', '']; ; ) {
@@ -973,6 +1051,8 @@ export class SqlMetaStore implements MetaStore {
           .onConflict((oc) => oc.column('app_id').doNothing())
           .executeTakeFirst();
         break;
+      case 'keyring':
+        return this.importKeyring(r.keyring);
       case 'group':
         res = await this.db
           .insertInto('groups')
@@ -1011,6 +1091,40 @@ export class SqlMetaStore implements MetaStore {
       }
     }
     return Number(res.numInsertedOrUpdatedRows ?? 0n) > 0;
+  }
+
+  /** migrate-store: an app's keyring joins the one already there (keys are only ever added). */
+  private async importKeyring(k: Extract<MetaRecord, { kind: 'keyring' }>['keyring']): Promise<boolean> {
+    const changed = (res: { numInsertedOrUpdatedRows?: bigint }) => Number(res.numInsertedOrUpdatedRows ?? 0n) > 0;
+    let added = false;
+    for (const key of k.retiredSignKeys) {
+      const res = await this.db
+        .insertInto('app_sign_keys')
+        .values({ app_id: k.appId, sign_key: key.signKey, retired_at: key.retiredAt })
+        .onConflict((oc) => oc.columns(['app_id', 'sign_key']).doNothing())
+        .executeTakeFirst();
+      added = changed(res) || added;
+    }
+    for (const r of k.revocations) {
+      const res = await this.db
+        .insertInto('token_revocations')
+        .values({ app_id: k.appId, user_id: r.userId, revoked_before: r.before })
+        .onConflict((oc) => oc.columns(['app_id', 'user_id']).doUpdateSet({ revoked_before: r.before }).where('token_revocations.revoked_before', '<', r.before))
+        .executeTakeFirst();
+      added = changed(res) || added;
+    }
+    if (k.previousSecret) {
+      const res = await this.db
+        .updateTable('apps')
+        .set({ previous_secret: k.previousSecret.secret, previous_secret_until: k.previousSecret.until })
+        .where('app_id', '=', k.appId)
+        .where('previous_secret', 'is', null)
+        .executeTakeFirst();
+      added = Number(res.numUpdatedRows) > 0 || added;
+    }
+    // Nodes already running on this database load the imported keys within a second.
+    if (added) await this.db.updateTable('apps').set({ keys_version: sql<number>`keys_version + 1` }).where('app_id', '=', k.appId).execute();
+    return added;
   }
 
   async acquireLease(name: string, holder: string, now: number, ttlMs: number): Promise<boolean> {
