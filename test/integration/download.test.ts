@@ -33,7 +33,7 @@ let voice: Slot;
 before(async () => {
   // In scale-out mode Ferry would redirect GETs to the bucket; these tests are about what Ferry
   // itself serves, so it streams there too.
-  f = await startTestFerry({ FERRY_S3_DOWNLOAD: 'stream' });
+  f = await startTestFerry({ FERRY_DOWNLOAD: 'stream' });
   ({ appId } = await f.createApp('dl'));
   creds = { appId, token: await f.token(appId, '2001') };
   voice = await upload(101, VOICE, '语音.amr');

@@ -282,10 +282,11 @@ describe('uploads that go silent or trickle are cut', () => {
     const s = await slot();
     const bytes = content(16 * KiB);
     const conn = await startUpload(s.upload_url, 'put', bytes.length);
-    // 4 KiB/s for 4 s: above 1 KiB/s and never idle, over more than one window.
-    for (let off = 0; off < bytes.length; off += 1 * KiB) {
-      assert.ok(await conn.write(bytes.subarray(off, off + KiB)), 'the connection is still open');
-      await pause(250);
+    // 4 KiB/s for 4 s: above 1 KiB/s and never idle, over more than one window. Small, frequent
+    // writes keep every gap far below the idle time even when a loaded machine stalls the test.
+    for (let off = 0; off < bytes.length; off += KiB / 2) {
+      assert.ok(await conn.write(bytes.subarray(off, off + KiB / 2)), 'the connection is still open');
+      await pause(125);
     }
     const answer = await conn.response();
     assert.deepEqual(answer.body, { code: 200, message: null, data: true });

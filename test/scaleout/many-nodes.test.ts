@@ -25,7 +25,7 @@ async function fetchVia(url: string, init: RequestInit = {}): Promise<{ status: 
 }
 
 test('upload via one node; download, thumbnail and forward via the other (302 to presigned URLs)', async () => {
-  const c = await startCluster(2, { FERRY_S3_DOWNLOAD: 'redirect' });
+  const c = await startCluster(2, { FERRY_DOWNLOAD: 'redirect' });
   try {
     const [a, b] = c.nodes as [typeof c.nodes[0], typeof c.nodes[0]];
     const { appId } = await a.createApp('multi');
