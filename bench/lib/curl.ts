@@ -22,7 +22,7 @@ export async function curlPut(url: string, file: string): Promise<CurlResult> {
   const res = await run(
     'curl',
     ['-sS', '-T', file, '-H', 'Content-Type: application/octet-stream', '-H', 'Expect:', '-w', `${MARK}%{http_code} %{time_total} %{size_upload}`, url],
-    { timeoutMs: 600_000 },
+    { timeoutMs: 600_000, pin: 'client' },
   );
   const at = res.stdout.lastIndexOf(MARK);
   if (res.code !== 0 || at < 0) throw new Error(`curl PUT ${url} failed (${res.code}): ${res.stderr.trim() || res.stdout.slice(0, 300)}`);

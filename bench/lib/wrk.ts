@@ -31,7 +31,7 @@ export function parseWrk(out: string): WrkResult {
 
 export async function wrk(url: string, opts: Pick<BenchOptions, 'threads' | 'connections'> & { durationS: number }): Promise<WrkResult> {
   const args = ['-t', String(opts.threads), '-c', String(opts.connections), '-d', `${opts.durationS}s`, '--latency', url];
-  const res = await run('wrk', args, { timeoutMs: (opts.durationS + 30) * 1000 });
+  const res = await run('wrk', args, { timeoutMs: (opts.durationS + 30) * 1000, pin: 'client' });
   if (res.code !== 0) throw new Error(`wrk failed (${res.code}): ${res.stderr || res.stdout}`);
   return parseWrk(res.stdout);
 }
