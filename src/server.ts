@@ -18,6 +18,7 @@ import { LocalSingleFlight } from './primitives/single-flight.ts';
 import { LeaseSingleFlight } from './cluster/lease-single-flight.ts';
 import type { Services } from './services.ts';
 import { secureDataDir } from './data-dir.ts';
+import { newDownloadCaches } from './pipelines/download-caches.ts';
 
 export interface RunningFerry {
   services: Services;
@@ -55,6 +56,7 @@ export async function startFerry(config: Readonly<Config>, log: Logger = pino({ 
       : new LocalSingleFlight(),
     knownDerivatives: new LRUCache<string, DerivativeRecord>({ max: 10_000 }),
     mediaRefusals: new LRUCache<string, FerryError>({ max: 10_000 }),
+    downloadCaches: newDownloadCaches(),
   };
   const app = await buildApp(services, adminKey);
   const stopJanitor = startJanitor(services);

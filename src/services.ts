@@ -12,6 +12,7 @@ import type { MediaTools } from './media/tools.ts';
 import type { SingleFlight } from './primitives/single-flight.ts';
 import type { InFlight } from './primitives/in-flight.ts';
 import type { PublicUrls } from './public-urls.ts';
+import type { DownloadCaches } from './pipelines/download-caches.ts';
 
 export interface Services {
   config: Readonly<Config>;
@@ -40,4 +41,6 @@ export interface Services {
    * bomb) cost nothing.
    */
   mediaRefusals: LRUCache<string, FerryError>;
+  /** per-object headers and redirect locations, so a repeated download rebuilds neither */
+  downloadCaches: DownloadCaches;
 }
