@@ -13,7 +13,7 @@ import { MediaTools } from './media/tools.ts';
 import { InFlight } from './primitives/in-flight.ts';
 import { PublicUrls } from './public-urls.ts';
 import type { FerryError } from './errors.ts';
-import type { DerivativeRecord } from './meta/meta-store.ts';
+import type { DerivativeRecord, MetaStore } from './meta/meta-store.ts';
 import { LocalSingleFlight } from './primitives/single-flight.ts';
 import { LeaseSingleFlight } from './cluster/lease-single-flight.ts';
 import type { Services } from './services.ts';
@@ -29,17 +29,56 @@ export interface RunningFerry {
   close(): Promise<void>;
 }
 
-export async function startFerry(config: Readonly<Config>, log: Logger = pino({ level: config.logLevel })): Promise<RunningFerry> {
+/** How this process serves: alone (the default), or as one of FERRY_WORKERS processes on one port. */
+export interface StartOptions {
+  /**
+   * One of several workers: its primary already prepared the data folder (prepareDataFolder),
+   * so this process neither migrates nor sweeps nor gives back claims, and only the worker
+   * told to runs the janitor.
+   */
+  worker?: { index: number; janitor: boolean };
+}
+
+/**
+ * What must happen once per start, before any worker serves: the data folder's modes, the
+ * admin key, migrations, giving back the upload claims of a previous run (SQLite: nothing else
+ * can be holding them), and emptying the staging and scratch folders.
+ */
+export async function prepareDataFolder(config: Readonly<Config>, log: Logger): Promise<{ adminKey: string; adminKeyCreated: boolean }> {
   secureDataDir(config.dataDir);
-  const { key: adminKey, created } = loadOrCreateAdminKey(config.dataDir, config.adminKey);
-  const meta = await openMetaStore(config, (err) => log.warn({ err }, 'database connection lost; it reconnects on the next query'));
+  const { key, created } = loadOrCreateAdminKey(config.dataDir, config.adminKey);
+  const meta = await openMetaStore(config);
+  try {
+    await releaseDeadClaims(meta, log);
+  } finally {
+    await meta.close();
+  }
+  const bytes = await openByteStore(config);
+  await bytes.close();
+  new MediaTools(config.media, config.dataDir);
+  return { adminKey: key, adminKeyCreated: created };
+}
+
+async function releaseDeadClaims(meta: MetaStore, log: Logger): Promise<void> {
   if (!meta.sharedByNodes) {
     // This process alone owns the store, so an upload still claimed died with the previous run
     // (kill -9, power cut): give its slot back now, not STALE_CLAIM_MS later.
     const released = await meta.releaseClaims(Date.now());
     if (released > 0) log.warn({ released }, 'released upload slots left claimed by a previous run that did not shut down cleanly');
   }
-  const bytes = await openByteStore(config);
+}
+
+export async function startFerry(config: Readonly<Config>, log: Logger = pino({ level: config.logLevel }), opts: StartOptions = {}): Promise<RunningFerry> {
+  const worker = opts.worker;
+  if (!worker) secureDataDir(config.dataDir);
+  // A worker finds the key its primary wrote (or the one in FERRY_ADMIN_KEY): one key for all.
+  const { key: adminKey, created } = loadOrCreateAdminKey(config.dataDir, config.adminKey);
+  const meta = await openMetaStore(config, (err) => log.warn({ err }, 'database connection lost; it reconnects on the next query'), {
+    migrate: !worker,
+    sharedSqlite: worker !== undefined,
+  });
+  if (!worker) await releaseDeadClaims(meta, log);
+  const bytes = await openByteStore(config, { sweep: !worker });
   const services: Services = {
     config,
     urls: new PublicUrls(config.publicUrl),
@@ -49,7 +88,7 @@ export async function startFerry(config: Readonly<Config>, log: Logger = pino({ 
     log,
     uploads: new AbortController(),
     uploadsInFlight: new InFlight(),
-    media: new MediaTools(config.media, config.dataDir),
+    media: new MediaTools(config.media, config.dataDir, { sweep: !worker }),
     // Many nodes on one database: the one-derivative-per-request guarantee must hold across them.
     derivativeFlights: meta.sharedByNodes
       ? new LeaseSingleFlight(meta, { ttlMs: 2 * config.media.ffmpegTimeoutMs + 30_000 })
@@ -59,7 +98,7 @@ export async function startFerry(config: Readonly<Config>, log: Logger = pino({ 
     downloadCaches: newDownloadCaches(),
   };
   const app = await buildApp(services, adminKey);
-  const stopJanitor = startJanitor(services);
+  const stopJanitor = !worker || worker.janitor ? startJanitor(services) : () => {};
   await app.listen({ host: config.host, port: config.port });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.port;
@@ -89,5 +128,5 @@ export async function startFerry(config: Readonly<Config>, log: Logger = pino({ 
     return closing;
   };
 
-  return { services, url: `http://${host}:${port}`, adminKey, adminKeyCreated: created, close };
+  return { services, url: `http://${host}:${port}`, adminKey, adminKeyCreated: created && !worker, close };
 }

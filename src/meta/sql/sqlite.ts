@@ -7,7 +7,7 @@ import { Kysely, SqliteDialect, type SqliteDatabase } from 'kysely';
 import type { Database } from './schema.ts';
 import { SqlMetaStore } from './sql-meta-store.ts';
 
-export function openSqliteMetaStore(dataDir: string): SqlMetaStore {
+export function openSqliteMetaStore(dataDir: string, sharedByProcesses = false): SqlMetaStore {
   fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const file = path.join(dataDir, 'ferry.sqlite');
   // It holds app secrets and signing keys: owner only. SQLite gives its -wal and -shm files the
@@ -29,8 +29,10 @@ export function openSqliteMetaStore(dataDir: string): SqlMetaStore {
   sqlite.pragma('cache_size = -65536');
   sqlite.pragma('foreign_keys = ON');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
-  // One process owns the data folder: no other node can hold an upload claim.
-  return new SqlMetaStore(db, false);
+  // One process owns the data folder: no other node can hold an upload claim. With several
+  // worker processes (FERRY_WORKERS) the file is shared like a PostgreSQL database is: WAL mode
+  // lets them read at once, and a write that finds the lock taken is retried (typed-errors.ts).
+  return new SqlMetaStore(db, sharedByProcesses);
 }
 
 function chmodIfExists(file: string, mode: number): void {
