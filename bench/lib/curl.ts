@@ -40,3 +40,11 @@ export function makeRandomFile(file: string, bytes: number): void {
     fs.closeSync(fd);
   }
 }
+
+/** A GET whose body goes to /dev/null: bytes received and curl's wall time. */
+export async function curlGet(url: string): Promise<{ status: number; seconds: number; bytes: number }> {
+  const res = await run('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code} %{time_total} %{size_download}', url], { timeoutMs: 600_000, pin: 'client' });
+  if (res.code !== 0) throw new Error(`curl GET ${url} failed (${res.code}): ${res.stderr.trim()}`);
+  const [status, seconds, bytes] = res.stdout.trim().split(' ').map(Number);
+  return { status: status!, seconds: seconds!, bytes: bytes! };
+}
