@@ -24,6 +24,7 @@ import { needTool } from './lib/needs.ts';
 import { startNginx, type RunningNginx } from './lib/nginx.ts';
 import { median } from './lib/stats.ts';
 import type { BenchContext, Comparison } from './lib/types.ts';
+import type { Pin } from './lib/proc.ts';
 import { wrkNotes, wrkPair, type WrkResult } from './lib/wrk.ts';
 
 const SIZE = 16 * 1024;
@@ -32,8 +33,18 @@ type DownloadMode = 'stream' | 'redirect';
 type Result = Awaited<ReturnType<Comparison['run']>>;
 
 /** Ferry in the given download mode, holding one 16 KiB chat file; url is its download_url with credentials. */
-async function ferryWithFile(ctx: BenchContext, mode: DownloadMode, bytes: Buffer): Promise<{ ferry: RunningFerry; url: string }> {
-  const ferry = await startFerry({ dataDir: path.join(ctx.tmpDir, 'ferry'), nodeArgs: ctx.ferryNodeArgs, env: { FERRY_DOWNLOAD: mode } });
+export async function ferryWithFile(
+  ctx: BenchContext,
+  mode: DownloadMode,
+  bytes: Buffer,
+  opts: { name?: string; env?: Record<string, string>; pin?: Pin } = {},
+): Promise<{ ferry: RunningFerry; url: string }> {
+  const ferry = await startFerry({
+    dataDir: path.join(ctx.tmpDir, opts.name ?? 'ferry'),
+    nodeArgs: ctx.ferryNodeArgs,
+    env: { FERRY_DOWNLOAD: mode, ...opts.env },
+    pin: opts.pin,
+  });
   try {
     const user = await createUser(ferry);
     const slot = await chatSlot(ferry, user);
@@ -48,18 +59,22 @@ async function ferryWithFile(ctx: BenchContext, mode: DownloadMode, bytes: Buffe
 }
 
 /** nginx serving the same bytes as a static file. */
-async function nginxWithFile(ctx: BenchContext, bytes: Buffer): Promise<{ nginx: RunningNginx; url: string }> {
+export async function nginxWithFile(
+  ctx: BenchContext,
+  bytes: Buffer,
+  opts: { name?: string; workers?: number; pin?: Pin } = {},
+): Promise<{ nginx: RunningNginx; url: string }> {
   const www = path.join(ctx.tmpDir, 'www');
-  fs.mkdirSync(www);
+  fs.mkdirSync(www, { recursive: true });
   fs.writeFileSync(path.join(www, 'chat.bin'), bytes);
-  const nginxDir = path.join(ctx.tmpDir, 'nginx');
+  const nginxDir = path.join(ctx.tmpDir, opts.name ?? 'nginx');
   fs.mkdirSync(nginxDir);
-  const nginx = await startNginx(nginxDir, `    location / { root ${www}; }`);
+  const nginx = await startNginx(nginxDir, `    location / { root ${www}; }`, { workers: opts.workers, pin: opts.pin });
   return { nginx, url: `${nginx.url}/chat.bin` };
 }
 
 /** A 200 with exactly these bytes, not reached through a redirect. */
-async function expectBytes(url: string, want: Buffer, who: string): Promise<void> {
+export async function expectBytes(url: string, want: Buffer, who: string): Promise<void> {
   const res = await fetch(url, { redirect: 'manual' });
   const got = Buffer.from(await res.arrayBuffer());
   if (res.status !== 200 || !got.equals(want)) {

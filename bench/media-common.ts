@@ -48,7 +48,7 @@ export async function timedGet(url: string, wantType: string): Promise<{ ms: num
 
 export async function timedRun(cmd: string, args: string[]): Promise<number> {
   const t0 = performance.now();
-  const r = await run(cmd, args);
+  const r = await run(cmd, args, { pin: 'server' });
   const ms = performance.now() - t0;
   if (r.code !== 0) throw new Error(`${cmd} failed: ${r.stderr.slice(0, 500)}`);
   return ms;

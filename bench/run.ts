@@ -11,6 +11,8 @@ import { slotRate } from './core-slot-rate.ts';
 import { download16k, downloadBlob, downloadRedirect } from './core-download.ts';
 import { upload256m } from './core-upload.ts';
 import { uploadRss } from './core-upload-rss.ts';
+import { stream100m } from './core-stream.ts';
+import { workersScaling } from './core-workers.ts';
 import { repoRoot } from './lib/ferry.ts';
 import { needTool } from './lib/needs.ts';
 import { cachedThumbnail, coldThumbnail } from './media-thumbnails.ts';
@@ -30,7 +32,7 @@ const GROUPS: Group[] = [
     name: 'core',
     issue: 'Ferry core',
     needs: [],
-    comparisons: [slotRate, download16k, downloadRedirect, downloadBlob, upload256m, uploadRss],
+    comparisons: [slotRate, download16k, downloadRedirect, downloadBlob, upload256m, uploadRss, stream100m, workersScaling],
   },
   // The media and scale-out issues add their comparisons here (bench/media-*.ts,
   // bench/scale-out-*.ts) with their prerequisites as needs (vipsthumbnail, ffmpeg, an RGW

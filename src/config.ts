@@ -54,6 +54,8 @@ export interface Config {
   uploadLimits: UploadLimits;
   /** open connections at once; the server closes any beyond it on arrival */
   maxConnections: number;
+  /** server processes on the one port (node:cluster); 1: this process serves alone */
+  workers: number;
   /** memory for the bytes of small, hot files (avatars, thumbnails); 0 turns it off */
   smallReadCacheBytes: number;
   logLevel: string;
@@ -190,6 +192,11 @@ function deepFreeze<T extends object>(o: T): Readonly<T> {
   return Object.freeze(o);
 }
 
+/** FERRY_WORKERS: server processes on one port; by default one per core. */
+function workersOf(env: NodeJS.ProcessEnv): number {
+  return int(env, 'FERRY_WORKERS', os.availableParallelism(), 1, 256);
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
   const host = env.FERRY_HOST || '127.0.0.1';
   const port = int(env, 'FERRY_PORT', 8080, 0, 65535);
@@ -243,6 +250,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       perUser: int(env, 'FERRY_UPLOADS_PER_USER', 10, 1, 100_000),
     },
     maxConnections: int(env, 'FERRY_MAX_CONNECTIONS', 10_000, 1, 1_000_000),
+    workers: workersOf(env),
     smallReadCacheBytes: size(env, 'FERRY_SMALL_FILE_CACHE', 32 * MiB),
     logLevel: env.FERRY_LOG_LEVEL || 'info',
     accessLog: bool(env, 'FERRY_ACCESS_LOG', true),
@@ -300,7 +308,9 @@ function loadMediaConfig(env: NodeJS.ProcessEnv): MediaConfig {
     maxImageFrames: int(env, 'FERRY_MAX_IMAGE_FRAMES', 1000, 1, 100_000),
     imageTimeoutMs: int(env, 'FERRY_IMAGE_TIMEOUT_MS', 20_000, 100, 600_000),
     ffmpegTimeoutMs: int(env, 'FERRY_FFMPEG_TIMEOUT_MS', 60_000, 100, 3_600_000),
-    concurrency: int(env, 'FERRY_MEDIA_CONCURRENCY', os.availableParallelism(), 1, 256),
+    // Per process: with several workers the cores are shared out, so the machine runs about
+    // one decode per core in all and the memory bound of one process holds for the sum.
+    concurrency: int(env, 'FERRY_MEDIA_CONCURRENCY', Math.max(1, Math.round(os.availableParallelism() / workersOf(env))), 1, 256),
     maxQueued: int(env, 'FERRY_MEDIA_MAX_QUEUED', 64, 0, 100_000),
     imgproxy,
   };

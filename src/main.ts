@@ -1,6 +1,9 @@
 // `npm start`: run Ferry with the settings from the environment.
 import { ConfigError, loadConfig } from './config.ts';
+import cluster from 'node:cluster';
+import pino from 'pino';
 import { startFerry } from './server.ts';
+import { runPrimary, workerIndex } from './cluster/workers.ts';
 
 function firstStartHelp(url: string, key: string, dataDir: string): string {
   return `
@@ -30,8 +33,17 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const ferry = await startFerry(config);
-  ferry.services.log.info({ url: ferry.url, publicUrl: ferry.services.urls.base, dataDir: config.dataDir }, 'ferry is listening');
+  const log = pino({ level: config.logLevel });
+  if (config.workers > 1 && cluster.isPrimary) {
+    // Several processes on one port: this one prepares the data folder once and supervises.
+    process.exitCode = await runPrimary(config, log, (url, key, created) => {
+      if (created) console.log(firstStartHelp(url, key, config.dataDir));
+    });
+    return;
+  }
+  const index = workerIndex();
+  const ferry = await startFerry(config, log, index === null ? {} : { worker: { index, janitor: index === 1 } });
+  ferry.services.log.info({ url: ferry.url, publicUrl: ferry.services.urls.base, dataDir: config.dataDir, ...(index === null ? {} : { worker: index }) }, 'ferry is listening');
   if (ferry.adminKeyCreated) console.log(firstStartHelp(ferry.url, ferry.adminKey, config.dataDir));
 
   const stop = (signal: string) => {

@@ -15,11 +15,12 @@ import { Turns } from './primitives/turns.ts';
 import { lifecycleHooks } from './pipelines/lifecycle.ts';
 import { PublicUrls } from './public-urls.ts';
 import type { FerryError } from './errors.ts';
-import type { DerivativeRecord } from './meta/meta-store.ts';
+import type { DerivativeRecord, MetaStore } from './meta/meta-store.ts';
 import { LocalSingleFlight } from './primitives/single-flight.ts';
 import { LeaseSingleFlight } from './cluster/lease-single-flight.ts';
 import type { Services } from './services.ts';
 import { secureDataDir } from './data-dir.ts';
+import { newDownloadCaches } from './pipelines/download-caches.ts';
 import { Membership } from './membership/membership.ts';
 import { createLogger } from './logging.ts';
 import { FerryMetrics } from './metrics.ts';
@@ -35,19 +36,58 @@ export interface RunningFerry {
   close(): Promise<void>;
 }
 
-export async function startFerry(config: Readonly<Config>, log: Logger = createLogger(config)): Promise<RunningFerry> {
+/** How this process serves: alone (the default), or as one of FERRY_WORKERS processes on one port. */
+export interface StartOptions {
+  /**
+   * One of several workers: its primary already prepared the data folder (prepareDataFolder),
+   * so this process neither migrates nor sweeps nor gives back claims, and only the worker
+   * told to runs the janitor.
+   */
+  worker?: { index: number; janitor: boolean };
+}
+
+/**
+ * What must happen once per start, before any worker serves: the data folder's modes, the
+ * admin key, migrations, giving back the upload claims of a previous run (SQLite: nothing else
+ * can be holding them), and emptying the staging and scratch folders.
+ */
+export async function prepareDataFolder(config: Readonly<Config>, log: Logger): Promise<{ adminKey: string; adminKeyCreated: boolean }> {
   secureDataDir(config.dataDir);
-  const { key: adminKey, created } = loadOrCreateAdminKey(config.dataDir, config.adminKey);
-  const meta = await openMetaStore(config, (err) => log.warn({ err }, 'database connection lost; it reconnects on the next query'));
+  const { key, created } = loadOrCreateAdminKey(config.dataDir, config.adminKey);
+  const meta = await openMetaStore(config);
+  try {
+    await releaseDeadClaims(meta, log);
+  } finally {
+    await meta.close();
+  }
+  const bytes = await openByteStore(config);
+  await bytes.close();
+  new MediaTools(config.media, config.dataDir);
+  return { adminKey: key, adminKeyCreated: created };
+}
+
+async function releaseDeadClaims(meta: MetaStore, log: Logger): Promise<void> {
   if (!meta.sharedByNodes) {
     // This process alone owns the store, so an upload still claimed died with the previous run
     // (kill -9, power cut): give its slot back now, not STALE_CLAIM_MS later.
     const released = await meta.releaseClaims(Date.now());
     if (released > 0) log.warn({ released }, 'released upload slots left claimed by a previous run that did not shut down cleanly');
   }
-  const bytes = await openByteStore(config);
+}
+
+export async function startFerry(config: Readonly<Config>, log: Logger = createLogger(config), opts: StartOptions = {}): Promise<RunningFerry> {
+  const worker = opts.worker;
+  if (!worker) secureDataDir(config.dataDir);
+  // A worker finds the key its primary wrote (or the one in FERRY_ADMIN_KEY): one key for all.
+  const { key: adminKey, created } = loadOrCreateAdminKey(config.dataDir, config.adminKey);
+  const meta = await openMetaStore(config, (err) => log.warn({ err }, 'database connection lost; it reconnects on the next query'), {
+    migrate: !worker,
+    sharedSqlite: worker !== undefined,
+  });
+  if (!worker) await releaseDeadClaims(meta, log);
+  const bytes = await openByteStore(config, { sweep: !worker });
   const apps = new AppRegistry(meta, config.tokens);
-  const media = new MediaTools(config.media, config.dataDir);
+  const media = new MediaTools(config.media, config.dataDir, { sweep: !worker });
   const services: Services = {
     config,
     urls: new PublicUrls(config.publicUrl),
@@ -65,6 +105,7 @@ export async function startFerry(config: Readonly<Config>, log: Logger = createL
       : new LocalSingleFlight(),
     knownDerivatives: new LRUCache<string, DerivativeRecord>({ max: 10_000 }),
     mediaRefusals: new LRUCache<string, FerryError>({ max: 10_000 }),
+    downloadCaches: newDownloadCaches(),
     membership: new Membership(meta, apps, config.membership, log),
     metrics: new FerryMetrics({ mediaQueue: media.queue }),
     readiness: ReadinessCheck.of(meta, bytes, (dependency, state, cause) => {
@@ -76,7 +117,7 @@ export async function startFerry(config: Readonly<Config>, log: Logger = createL
   // message.recalled, user.deleted and group.dismissed with purge_files delete files.
   services.lifecycle = lifecycleHooks(services);
   const app = await buildApp(services, adminKey);
-  const stopJanitor = startJanitor(services);
+  const stopJanitor = !worker || worker.janitor ? startJanitor(services) : () => {};
   await app.listen({ host: config.host, port: config.port });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.port;
@@ -108,5 +149,5 @@ export async function startFerry(config: Readonly<Config>, log: Logger = createL
     return closing;
   };
 
-  return { services, url: `http://${host}:${port}`, adminKey, adminKeyCreated: created, close };
+  return { services, url: `http://${host}:${port}`, adminKey, adminKeyCreated: created && !worker, close };
 }

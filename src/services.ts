@@ -17,6 +17,7 @@ import type { Membership } from './membership/membership.ts';
 import type { FerryMetrics } from './metrics.ts';
 import type { ReadinessCheck } from './health.ts';
 import type { RateLimits } from './rate-limits.ts';
+import type { DownloadCaches } from './pipelines/download-caches.ts';
 
 export interface Services {
   config: Readonly<Config>;
@@ -47,6 +48,8 @@ export interface Services {
    * bomb) cost nothing.
    */
   mediaRefusals: LRUCache<string, FerryError>;
+  /** per-object headers and redirect locations, so a repeated download rebuilds neither */
+  downloadCaches: DownloadCaches;
   /** per-IP and per-user limits on slots, uploads and downloads (counted on this node) */
   rateLimits: RateLimits;
   /** this Ferry's Prometheus registry and named metrics (GET /metrics) */

@@ -22,7 +22,7 @@ export async function curlPut(url: string, file: string): Promise<CurlResult> {
   const res = await run(
     'curl',
     ['-sS', '-T', file, '-H', 'Content-Type: application/octet-stream', '-H', 'Expect:', '-w', `${MARK}%{http_code} %{time_total} %{size_upload}`, url],
-    { timeoutMs: 600_000 },
+    { timeoutMs: 600_000, pin: 'client' },
   );
   const at = res.stdout.lastIndexOf(MARK);
   if (res.code !== 0 || at < 0) throw new Error(`curl PUT ${url} failed (${res.code}): ${res.stderr.trim() || res.stdout.slice(0, 300)}`);
@@ -39,4 +39,12 @@ export function makeRandomFile(file: string, bytes: number): void {
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/** A GET whose body goes to /dev/null: bytes received and curl's wall time. */
+export async function curlGet(url: string): Promise<{ status: number; seconds: number; bytes: number }> {
+  const res = await run('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code} %{time_total} %{size_download}', url], { timeoutMs: 600_000, pin: 'client' });
+  if (res.code !== 0) throw new Error(`curl GET ${url} failed (${res.code}): ${res.stderr.trim()}`);
+  const [status, seconds, bytes] = res.stdout.trim().split(' ').map(Number);
+  return { status: status!, seconds: seconds!, bytes: bytes! };
 }

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, startProcess, waitForPort } from './proc.ts';
+import { freePort, startProcess, waitForPort, type Pin } from './proc.ts';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -32,6 +32,8 @@ export interface FerryStartOptions {
   env?: Record<string, string>;
   /** extra node flags, e.g. --cpu-prof */
   nodeArgs?: string[];
+  /** which cores it may use: the server's one (default), or all of them for the workers comparison */
+  pin?: Pin;
 }
 
 export async function startFerry(opts: FerryStartOptions): Promise<RunningFerry> {
@@ -48,11 +50,19 @@ export async function startFerry(opts: FerryStartOptions): Promise<RunningFerry>
     FERRY_LOG_LEVEL: 'warn',
     // The bench measures capacity from one address: the per-client rate limits are off.
     ...Object.fromEntries(['SLOTS', 'UPLOADS', 'DOWNLOADS'].flatMap((w) => [[`FERRY_RATE_${w}_PER_IP`, '0'], [`FERRY_RATE_${w}_PER_USER`, '0']])),
+    // One process unless a comparison asks for more: the single-core comparisons measure one
+    // node process against one nginx worker.
+    FERRY_WORKERS: '1',
     ...opts.env,
   });
   fs.mkdirSync(opts.dataDir, { recursive: true });
   buildOnce();
-  const proc = startProcess(process.execPath, [...(opts.nodeArgs ?? []), 'dist/main.js'], { env, cwd: repoRoot, graceMs: 15_000 });
+  const proc = startProcess(process.execPath, [...(opts.nodeArgs ?? []), 'dist/main.js'], {
+    env,
+    cwd: repoRoot,
+    graceMs: 15_000,
+    pin: opts.pin ?? 'server',
+  });
   try {
     await waitForPort(port, proc.child, 60_000);
   } catch (err) {

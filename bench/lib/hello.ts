@@ -18,7 +18,7 @@ export interface RunningHello {
 
 export async function startHello(): Promise<RunningHello> {
   const port = await freePort();
-  const hello = startProcess(process.execPath, ['-e', HELLO], { env: { ...process.env, PORT: String(port) } });
+  const hello = startProcess(process.execPath, ['-e', HELLO], { env: { ...process.env, PORT: String(port) }, pin: 'server' });
   try {
     await waitForPort(port, hello.child);
   } catch (err) {

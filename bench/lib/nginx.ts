@@ -1,10 +1,11 @@
-// nginx from Debian as the peer: one master, ONE worker (Ferry is one node process), a config
+// nginx from Debian as the peer: one master, ONE worker (Ferry is one node process; the workers
+// comparison asks for more), pinned to the server's core like Ferry, a config
 // generated into a temp folder, on a free 127.0.0.1 port. Logging is off on both sides (Ferry
 // runs with FERRY_LOG_LEVEL=warn), and keep-alive is unlimited on both sides (node:http never
 // closes a keep-alive connection by request count), so wrk measures serving, not reconnecting.
 import fs from 'node:fs';
 import path from 'node:path';
-import { freePort, run, startProcess, waitForPort, which } from './proc.ts';
+import { freePort, run, startProcess, waitForPort, which, type Pin } from './proc.ts';
 
 export interface RunningNginx {
   url: string;
@@ -31,7 +32,7 @@ export async function nginxDavMissing(): Promise<string | null> {
  * Start nginx serving `locations` (nginx config text inside the server block). The folder
  * `dir` holds the config, pid, logs and client body temp files.
  */
-export async function startNginx(dir: string, locations: string): Promise<RunningNginx> {
+export async function startNginx(dir: string, locations: string, opts: { workers?: number; pin?: Pin } = {}): Promise<RunningNginx> {
   const port = await freePort();
   const bodyTemp = path.join(dir, 'client_body_temp');
   fs.mkdirSync(bodyTemp, { recursive: true });
@@ -41,7 +42,7 @@ export async function startNginx(dir: string, locations: string): Promise<Runnin
 ${user}
 daemon off;
 master_process on;
-worker_processes 1;
+worker_processes ${opts.workers ?? 1};
 pid ${dir}/nginx.pid;
 error_log ${dir}/error.log warn;
 events { worker_connections 4096; }
@@ -66,7 +67,7 @@ ${locations}
 `;
   const confFile = path.join(dir, 'nginx.conf');
   fs.writeFileSync(confFile, conf);
-  const proc = startProcess('nginx', ['-p', dir, '-e', path.join(dir, 'error.log'), '-c', confFile]);
+  const proc = startProcess('nginx', ['-p', dir, '-e', path.join(dir, 'error.log'), '-c', confFile], { pin: opts.pin ?? 'server' });
   try {
     await waitForPort(port, proc.child, 10_000);
   } catch (err) {

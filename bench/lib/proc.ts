@@ -12,6 +12,28 @@ export function which(cmd: string): string | null {
   return res.status === 0 ? res.stdout.trim() : null;
 }
 
+/**
+ * Where a process may run. Every comparison is pinned: the side being measured (Ferry, nginx,
+ * the node:http hello, a CLI peer) on one core, the load generator (wrk, curl) on another, so
+ * neither steals the other's core and both sides of a comparison get the same machine.
+ * 'all' is for comparisons about many cores (workers), which pin nothing.
+ */
+export type Pin = 'server' | 'client' | 'all';
+
+/** CPU lists per role, or null when pinning is impossible (no taskset, a single core). */
+export const pinPlan: { server: string; client: string } | null = (() => {
+  const n = os.availableParallelism();
+  if (n < 2 || !which('taskset')) return null;
+  // The last core for the load generator, the one before it for the server.
+  return { server: String(n - 2), client: String(n - 1) };
+})();
+
+/** The command line that runs cmd with the pin's CPU affinity (taskset execs, so the pid stays the command's). */
+export function pinned(cmd: string, args: string[], pin: Pin | undefined): [string, string[]] {
+  if (!pin || pin === 'all' || !pinPlan) return [cmd, args];
+  return ['taskset', ['-c', pinPlan[pin], cmd, ...args]];
+}
+
 /** A fresh folder under the OS temp dir for one comparison's files. */
 export const tmpDirFor = (name: string) => fs.mkdtempSync(path.join(os.tmpdir(), `ferry-bench-${name}-`));
 
@@ -57,8 +79,13 @@ export interface Started {
 }
 
 /** Spawn a long-running server; stop() sends SIGTERM, then SIGKILL after graceMs. */
-export function startProcess(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; graceMs?: number } = {}): Started {
-  const child = spawn(cmd, args, { env: opts.env ?? process.env, cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+export function startProcess(
+  cmd: string,
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; cwd?: string; graceMs?: number; pin?: Pin } = {},
+): Started {
+  const [file, argv] = pinned(cmd, args, opts.pin);
+  const child = spawn(file, argv, { env: opts.env ?? process.env, cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const keep = (b: Buffer) => {
     out = (out + b.toString('utf8')).slice(-8192);
@@ -101,9 +128,10 @@ export interface RunResult {
 }
 
 /** Run a command to completion, collecting its output. */
-export function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<RunResult> {
+export function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; pin?: Pin } = {}): Promise<RunResult> {
+  const [file, argv] = pinned(cmd, args, opts.pin);
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(file, argv, { env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
     live.add(child);
     let stdout = '';
     let stderr = '';

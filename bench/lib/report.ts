@@ -14,7 +14,8 @@ function fmt(n: number, unit: string): string {
 function fmtTarget(t: Target, unit: string): string {
   // Targets like "within 1.3× of the peer" arrive as 1/1.3: two decimals are plenty.
   const v = Number(t.value.toFixed(2));
-  return t.kind === 'ratio-at-least' ? `≥ ${v}` : `< ${v} ${unit}`;
+  if (t.kind === 'ratio-at-least') return `≥ ${v}`;
+  return t.kind === 'at-least' ? `Ferry ≥ ${v} ${unit}` : `< ${v} ${unit}`;
 }
 
 export function row(o: Outcome): string[] {

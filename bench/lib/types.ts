@@ -35,7 +35,13 @@ export interface AbsoluteTarget {
   value: number;
 }
 
-export type Target = RatioTarget | AbsoluteTarget;
+/** Ferry's own figure must reach value (a scaling factor…) */
+export interface AtLeastTarget {
+  kind: 'at-least';
+  value: number;
+}
+
+export type Target = RatioTarget | AbsoluteTarget | AtLeastTarget;
 
 export interface Figures {
   /** what is measured, e.g. "GET /file/upload/chat" */

@@ -13,6 +13,9 @@ import { LRUCache } from 'lru-cache';
 import type { AppKeyring, AppRecord, MetaStore } from '../meta/meta-store.ts';
 import { DEFAULT_TOKEN_POLICY, type TokenPolicy } from '../config.ts';
 import { LocalSingleFlight } from '../primitives/single-flight.ts';
+import { SIGN_CACHE_MS, TOKEN_CACHE_MS, VerifiedCache } from './verified-cache.ts';
+import type { SignClaims } from './file-sign.ts';
+import type { BlobClaims } from './blob-capability.ts';
 
 type Verify = (token: string) => Record<string, unknown>;
 type Sign = (payload: Record<string, unknown>) => string;
@@ -31,6 +34,18 @@ export interface AppKeys {
   blobKeys: readonly string[];
   /** ms: the user's tokens issued (iat) before this are refused; undefined: none revoked */
   revokedBefore(userId: string): number | undefined;
+  /** what strings verified under these keys said (shared by every app; entries are per keys) */
+  verified: Verified;
+}
+
+/** Verification results, kept briefly: see verified-cache.ts for why this is safe. */
+export interface Verified {
+  /** access token → its checked claims (credentials.ts) */
+  tokens: VerifiedCache<{ userId: string; admin: boolean }>;
+  /** normalised file_sign → its checked claims (file-sign.ts) */
+  signs: VerifiedCache<SignClaims>;
+  /** blob capability → its checked claims, never past its expiry (download.ts) */
+  blobs: VerifiedCache<BlobClaims>;
 }
 
 const MISSING_TTL_MS = 5_000;
@@ -55,6 +70,11 @@ interface Entry {
 export class AppRegistry {
   private readonly cache = new LRUCache<string, Entry>({ max: 10_000 });
   private readonly loads = new LocalSingleFlight();
+  private readonly verified: Verified = {
+    tokens: new VerifiedCache(TOKEN_CACHE_MS),
+    signs: new VerifiedCache(SIGN_CACHE_MS),
+    blobs: new VerifiedCache(SIGN_CACHE_MS),
+  };
 
   constructor(
     private readonly meta: MetaStore,
@@ -84,7 +104,7 @@ export class AppRegistry {
       }
     }
     const keyring = await this.meta.getAppKeyring(appId);
-    const keys = keyring ? buildKeys(keyring) : null;
+    const keys = keyring ? buildKeys(keyring, this.verified) : null;
     this.cache.set(appId, { keys, version: keyring?.version ?? -1, at: keys ? Date.now() : Date.now() + MISSING_TTL_MS });
     return keys;
   }
@@ -97,7 +117,7 @@ export class AppRegistry {
 const tokenVerifier = (secret: string) => createVerifier({ key: secret, algorithms: ['HS256', 'HS512'], cache: 10_000 }) as Verify;
 const signVerifier = (signKey: string) => createVerifier({ key: signKey, algorithms: ['HS256'], cache: 10_000 }) as Verify;
 
-function buildKeys(k: AppKeyring): AppKeys {
+function buildKeys(k: AppKeyring, verified: Verified): AppKeys {
   const { app } = k;
   // Only HMAC algorithms: a token can never pick "none" or a public-key algorithm.
   const current = tokenVerifier(app.secret);
@@ -145,6 +165,7 @@ function buildKeys(k: AppKeyring): AppKeys {
   const revoked = new Map(k.revocations.map((r) => [r.userId, r.before] as const));
   return {
     app,
+    verified,
     verifyToken,
     verifySign,
     sign: createSigner({ key: app.signKey, algorithm: 'HS256', kid: signKid }) as Sign,

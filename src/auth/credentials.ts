@@ -57,7 +57,19 @@ interface TokenClaims {
   admin: boolean;
 }
 
+/**
+ * The token's checked claims. The same token string is verified in full at most once a second
+ * per process (verified-cache.ts): a client's burst of downloads pays for one HMAC, and a
+ * revoked token stops working within that second.
+ */
 function verifyToken(keys: AppKeys, token: string, policy: TokenPolicy): TokenClaims {
+  return keys.verified.tokens.get(keys, token, () => {
+    const claims = checkToken(keys, token, policy);
+    return { value: claims.value, expiresAtMs: claims.expiresAtMs };
+  });
+}
+
+function checkToken(keys: AppKeys, token: string, policy: TokenPolicy): { value: TokenClaims; expiresAtMs?: number } {
   if (!hasCanonicalSignature(token)) throw new FerryError(Codes.BAD_TOKEN, 'access-token is invalid: its signature is not in canonical base64url form');
   let claims: Record<string, unknown>;
   try {
@@ -74,8 +86,11 @@ function verifyToken(keys: AppKeys, token: string, policy: TokenPolicy): TokenCl
   const userId = canonicalId(claims.sub);
   const role = Number(claims.role ?? 1);
   if (userId === null || (role !== 1 && role !== 2)) throw new FerryError(Codes.BAD_TOKEN, 'access-token is invalid');
+  // A revocation bumps the app's keys version, which replaces the keys object this result is
+  // cached under (verified-cache.ts): a revoked token stops at once on the next keys check.
   checkRevocation(keys, userId, claims);
-  return { userId, admin: role === 2 };
+  const exp = Number(claims.exp);
+  return { value: { userId, admin: role === 2 }, ...(Number.isFinite(exp) ? { expiresAtMs: exp * 1000 } : {}) };
 }
 
 /**

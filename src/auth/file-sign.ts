@@ -55,9 +55,17 @@ export function normalizeSign(raw: string): string {
   return s;
 }
 
+/**
+ * The sign's checked claims. The same (normalised) sign string under the same keys is verified
+ * in full at most once a minute per process (verified-cache.ts); any other string is a miss.
+ */
 export function verifySign(keys: AppKeys, raw: string | undefined): SignClaims {
   if (raw === undefined || raw === '') throw new FerryError(Codes.BAD_PARAM, 'file_sign is required');
   const sign = normalizeSign(raw);
+  return keys.verified.signs.get(keys, sign, () => ({ value: checkSign(keys, sign) }));
+}
+
+function checkSign(keys: AppKeys, sign: string): SignClaims {
   if (sign.length > 2048 || !JWT_SHAPE.test(sign)) throw badSign('not a file_sign');
   if (!hasCanonicalSignature(sign)) throw badSign('its signature is not in canonical form');
   let c: Record<string, unknown>;

@@ -22,6 +22,8 @@ export class MediaTools {
   constructor(
     readonly config: MediaConfig,
     dataDir: string,
+    /** false in a worker: its primary emptied the scratch folder, and other workers use it now */
+    opts: { sweep?: boolean } = {},
   ) {
     this.queue = new WorkQueue(config.concurrency, config.maxQueued);
     this.scratch = path.join(dataDir, 'media-tmp');
@@ -29,7 +31,7 @@ export class MediaTools {
     // removed, so the folder may be a mount of its own (a fast local disk or a tmpfs).
     fs.mkdirSync(this.scratch, { recursive: true, mode: 0o700 });
     fs.chmodSync(this.scratch, 0o700);
-    for (const entry of fs.readdirSync(this.scratch)) fs.rmSync(path.join(this.scratch, entry), { recursive: true, force: true });
+    if (opts.sweep ?? true) for (const entry of fs.readdirSync(this.scratch)) fs.rmSync(path.join(this.scratch, entry), { recursive: true, force: true });
   }
 
   /** A fresh private folder for one job; removed by the returned cleanup. */

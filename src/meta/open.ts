@@ -8,10 +8,10 @@ import { withTypedErrors } from './typed-errors.ts';
  * onError hears about database trouble that belongs to no request (a dropped idle connection).
  * Storage failures of the returned store are StorageErrors (typed-errors.ts).
  */
-export async function openMetaStore(config: Config, onError?: (err: Error) => void): Promise<MetaStore> {
-  const store = withTypedErrors(await openRawMetaStore(config, onError));
+export async function openMetaStore(config: Config, onError?: (err: Error) => void, opts: OpenOptions = {}): Promise<MetaStore> {
+  const store = withTypedErrors(await openRawMetaStore(config, onError, opts.sharedSqlite ?? false));
   try {
-    await store.migrate();
+    if (opts.migrate ?? true) await store.migrate();
   } catch (err) {
     await store.close().catch(() => {});
     throw err;
@@ -19,9 +19,20 @@ export async function openMetaStore(config: Config, onError?: (err: Error) => vo
   return store;
 }
 
-async function openRawMetaStore(config: Config, onError?: (err: Error) => void): Promise<MetaStore> {
+export interface OpenOptions {
+  /** false: a worker, whose primary migrated the database before it started (default true) */
+  migrate?: boolean;
+  /**
+   * Several worker processes use the SQLite file at once (FERRY_WORKERS > 1): the store then
+   * says it is shared, so no process gives back upload claims it does not know to be dead and
+   * single flight goes through the database (PostgreSQL is always shared).
+   */
+  sharedSqlite?: boolean;
+}
+
+async function openRawMetaStore(config: Config, onError: ((err: Error) => void) | undefined, sharedSqlite: boolean): Promise<MetaStore> {
   // The PostgreSQL driver is loaded only when it is configured (memory of embedded nodes).
   return config.databaseUrl
     ? (await import('./sql/postgres.ts')).openPostgresMetaStore(config.databaseUrl, { onError })
-    : openSqliteMetaStore(config.dataDir);
+    : openSqliteMetaStore(config.dataDir, sharedSqlite);
 }

@@ -12,6 +12,7 @@ import { derivativeOf, originalOf, parseMediaRequest, resolveMedia, type MediaRe
 import { findAvatar, findChatFile, requireLive, requireReady, type ReadyFile } from './ready-file.ts';
 import { placeholderOutcome } from './placeholder.ts';
 import { etagOf, isNotModified, linkName, rangeFor, safeFileHeaders, type Servable } from './servable.ts';
+import { headersKey } from './download-caches.ts';
 
 /** The request as the pipeline needs it: every value still as the client sent it. */
 export interface DownloadRequest {
@@ -68,7 +69,13 @@ export async function runBlobDownload(s: Services, req: DownloadRequest, capabil
   const claimed = readBlobCapability(capability);
   const keys = await s.apps.get(claimed.appId);
   if (!keys) throw new FerryError(Codes.BAD_LINK, 'download link is invalid (tampered, or of another file)');
-  const cap = verifyBlobCapability(keys.blobKeys, claimed);
+  // The same blob URL is fetched again and again (every client a redirect sent there): its
+  // HMAC is checked once a minute per process at most, and never trusted past its expiry.
+  const cap = keys.verified.blobs.get(keys, capability, () => {
+    const checked = verifyBlobCapability(keys.blobKeys, claimed);
+    return { value: checked, expiresAtMs: checked.expiresAt * 1000 };
+  });
+  // The file's state is read every time, never cached: a delete is in force at once.
   const [record, state] = await Promise.all([s.meta.getFile(cap.appId, cap.fileId), s.meta.getFileState(cap.appId, cap.fileId)]);
   requireLive(state);
   const file = requireReady(record);
@@ -108,7 +115,7 @@ async function deliver(
   file: Servable,
   opts: { mayRedirect: boolean; cacheControl: string },
 ): Promise<DownloadOutcome> {
-  const headers = { ...safeFileHeaders(file), 'cache-control': opts.cacheControl };
+  const headers = { ...fileHeadersOf(s, file), 'cache-control': opts.cacheControl };
   if (isNotModified(first(req.headers['if-none-match']), file)) return { kind: 'not-modified', headers };
   const range = rangeFor({ range: first(req.headers.range), ifRange: first(req.headers['if-range']) }, file);
   if (range === 'unsatisfiable') return { kind: 'unsatisfiable', size: file.size };
@@ -118,6 +125,17 @@ async function deliver(
     : { 'content-length': String(file.size) };
   const body = req.method === 'HEAD' ? null : await openBody(s, file, range);
   return { kind: 'bytes', status: range ? 206 : 200, headers: { ...headers, ...lengthHeaders }, body };
+}
+
+/** safeFileHeaders, made once per stored object: they depend on its record alone. */
+function fileHeadersOf(s: Services, file: Servable): Readonly<Record<string, string>> {
+  const key = headersKey(file);
+  let headers = s.downloadCaches.fileHeaders.get(key);
+  if (headers === undefined) {
+    headers = Object.freeze(safeFileHeaders(file));
+    s.downloadCaches.fileHeaders.set(key, headers);
+  }
+  return headers;
 }
 
 async function openBody(s: Services, file: Servable, range: ByteRange | null): Promise<Readable | Buffer> {
@@ -139,24 +157,39 @@ async function openBody(s: Services, file: Servable, range: ByteRange | null): P
  * anyway, so a browser's cached copy keeps being used. The ETag stays, for revalidation.
  */
 async function redirectFor(s: Services, file: Servable): Promise<DownloadOutcome> {
+  const { location, reusableUntilMs } = await reusableLocation(s, file);
+  const maxAge = Math.max(0, Math.floor((reusableUntilMs - Date.now()) / 1000));
+  return { kind: 'redirect', location, headers: { etag: etagOf(file), 'cache-control': `private, max-age=${maxAge}` } };
+}
+
+/**
+ * The token-free URL for this object now. Both kinds are the same for every request in one
+ * window (that is what keeps caches working), so the URL is made once per window and object
+ * and kept until the window ends, not signed again on every request. A blob URL is also tied
+ * to the app keys it was made with: new keys, a new URL.
+ */
+async function reusableLocation(s: Services, file: Servable): Promise<{ location: string; reusableUntilMs: number }> {
+  const now = Date.now();
   const presigner = s.bytes.presigner;
-  let location: string;
-  let reusableUntilMs: number;
+  const keys = presigner ? null : await s.apps.get(file.appId);
+  const window = presigner ? null : windowedExpiry(s.config.blobUrlTtlSeconds, now);
+  const cacheKey = `${headersKey(file)}\n${file.appId}\n${file.fileId}\n${file.variant ?? ''}\n${window?.expiresAt ?? 'presigned'}`;
+  const hit = s.downloadCaches.redirects.get(cacheKey);
+  if (hit !== undefined && hit.reusableUntilMs > now && hit.keys === keys) return hit;
+  let made: { location: string; reusableUntilMs: number; keys: object | null };
   if (presigner) {
     const signed = await presigner.presignGet(file.storageKey, {
       contentType: file.contentType,
-      contentDisposition: safeFileHeaders(file)['content-disposition']!,
+      contentDisposition: fileHeadersOf(s, file)['content-disposition']!,
       cacheControl: `private, max-age=${MAX_OBJECT_CACHE_S}, immutable`,
     });
-    location = signed.url;
-    reusableUntilMs = signed.reusableUntil;
+    made = { location: signed.url, reusableUntilMs: signed.reusableUntil, keys: null };
   } else {
-    const { expiresAt, reusableUntil } = windowedExpiry(s.config.blobUrlTtlSeconds);
-    location = await blobUrl(s, file, expiresAt);
-    reusableUntilMs = reusableUntil * 1000;
+    if (!keys) throw new FerryError(Codes.APP_NOT_FOUND, 'app_id not found');
+    made = { location: await blobUrl(s, file, window!.expiresAt), reusableUntilMs: window!.reusableUntil * 1000, keys };
   }
-  const maxAge = Math.max(0, Math.floor((reusableUntilMs - Date.now()) / 1000));
-  return { kind: 'redirect', location, headers: { etag: etagOf(file), 'cache-control': `private, max-age=${maxAge}` } };
+  s.downloadCaches.redirects.set(cacheKey, made);
+  return made;
 }
 
 /** Ferry's own token-free URL for one stored object until expiresAt (unix seconds). */

@@ -11,7 +11,7 @@ export interface FerryProcess {
   url: string;
   child: ChildProcess;
   /** every log line so far, parsed (pino JSON) */
-  logs: Array<{ level: number; msg: string; err?: { message?: string } }>;
+  logs: Array<{ level: number; msg: string; pid?: number; err?: { message?: string } }>;
   admin(method: string, urlPath: string, body?: unknown): Promise<Record<string, unknown>>;
   /** an app with one user token per given user id */
   creds(appId: string, ...users: string[]): Promise<Creds[]>;
@@ -24,7 +24,8 @@ export interface FerryProcess {
 export async function spawnFerry(env: Record<string, string>): Promise<FerryProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: root,
-    env: { PATH: process.env.PATH ?? '', FERRY_HOST: '127.0.0.1', FERRY_PORT: '0', FERRY_LOG_LEVEL: 'info', FERRY_SHUTDOWN_GRACE_MS: '1000', ...env },
+    // One process unless a test asks for workers (FERRY_WORKERS defaults to the core count).
+    env: { PATH: process.env.PATH ?? '', FERRY_HOST: '127.0.0.1', FERRY_PORT: '0', FERRY_LOG_LEVEL: 'info', FERRY_SHUTDOWN_GRACE_MS: '1000', FERRY_WORKERS: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: FerryProcess['logs'] = [];

@@ -78,7 +78,8 @@ export async function spawnNode(env: Record<string, string>): Promise<NodeProces
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ferry-node-'));
   const childEnv: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('FERRY_')) childEnv[k] = v;
-  Object.assign(childEnv, env, {
+  // One process per node unless a test asks for workers (FERRY_WORKERS defaults to the core count).
+  Object.assign(childEnv, { FERRY_WORKERS: '1' }, env, {
     FERRY_HOST: '127.0.0.1',
     FERRY_PORT: String(port),
     FERRY_DATA_DIR: dataDir,

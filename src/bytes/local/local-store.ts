@@ -21,7 +21,11 @@ export class LocalByteStore implements ByteStore {
   /** where older versions staged uploads; swept like tmp */
   private readonly oldTmp: string;
 
-  constructor(dataDir: string) {
+  private readonly sweep: boolean;
+
+  /** sweep: empty the staging folders at init (false: other processes may be writing there) */
+  constructor(dataDir: string, opts: { sweep?: boolean } = {}) {
+    this.sweep = opts.sweep ?? true;
     this.objects = path.join(dataDir, 'objects');
     this.tmp = path.join(this.objects, '.tmp');
     this.oldTmp = path.join(dataDir, 'tmp');
@@ -29,10 +33,13 @@ export class LocalByteStore implements ByteStore {
 
   async init(): Promise<void> {
     await fsp.mkdir(this.objects, { recursive: true, mode: 0o700 });
-    // Anything in tmp belongs to an upload that never finished: this process is the only writer.
-    await fsp.rm(this.tmp, { recursive: true, force: true });
-    await fsp.rm(this.oldTmp, { recursive: true, force: true });
-    await fsp.mkdir(this.tmp, { mode: 0o700 });
+    if (this.sweep) {
+      // Anything in tmp belongs to an upload that never finished: this process is the only
+      // writer (or the primary of workers that have not started yet).
+      await fsp.rm(this.tmp, { recursive: true, force: true });
+      await fsp.rm(this.oldTmp, { recursive: true, force: true });
+    }
+    await fsp.mkdir(this.tmp, { recursive: true, mode: 0o700 });
   }
 
   private pathOf(key: string): string {

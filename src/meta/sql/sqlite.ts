@@ -8,7 +8,7 @@ import type { Database } from './schema.ts';
 import { SqlMetaStore } from './sql-meta-store.ts';
 import { StorageError } from '../../storage-error.ts';
 
-export function openSqliteMetaStore(dataDir: string): SqlMetaStore {
+export function openSqliteMetaStore(dataDir: string, sharedByProcesses = false): SqlMetaStore {
   fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const file = path.join(dataDir, 'ferry.sqlite');
   // It holds app secrets and signing keys: owner only. SQLite gives its -wal and -shm files the
@@ -44,8 +44,10 @@ export function openSqliteMetaStore(dataDir: string): SqlMetaStore {
       throw new StorageError(`the database file ${file} was replaced while Ferry runs: restart Ferry`, { kind: 'unavailable', layer: 'database' });
     }
   };
-  // One process owns the data folder: no other node can hold an upload claim.
-  return new SqlMetaStore(db, false, undefined, checkLocation);
+  // One process owns the data folder: no other node can hold an upload claim. With several
+  // worker processes (FERRY_WORKERS) the file is shared like a PostgreSQL database is: WAL mode
+  // lets them read at once, and a write that finds the lock taken is retried (typed-errors.ts).
+  return new SqlMetaStore(db, sharedByProcesses, undefined, checkLocation);
 }
 
 function chmodIfExists(file: string, mode: number): void {

@@ -1,0 +1,160 @@
+// FERRY_WORKERS=2: two Ferry processes on one port, one data folder, one SQLite database. Each
+// request below goes on a connection of its own, so the primary hands them out in turn; the
+// request log (FERRY_LOG_LEVEL=debug) says which process served which URL (pino's pid).
+// Proves: both workers serve the one port; a file uploaded through one downloads through the
+// other; the admin key is generated once and works on both; SIGTERM stops every process; and
+// after kill -9 mid-upload the next start gives the slot back once, before the workers serve.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { eventually } from '../helpers/eventually.ts';
+import { spawnFerry, type FerryProcess } from '../helpers/process.ts';
+
+interface Answer {
+  status: number;
+  body: Buffer;
+}
+
+/** One request on a connection of its own (no keep-alive agent). */
+function request(url: string, opts: { method?: string; headers?: Record<string, string>; body?: Buffer | string } = {}): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: opts.method ?? 'GET', headers: opts.headers, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(opts.body);
+  });
+}
+
+const json = (a: Answer) => JSON.parse(a.body.toString('utf8')) as Record<string, unknown> & { data: Record<string, string> };
+
+type LogLine = FerryProcess['logs'][number] & { req?: { url?: string }; worker?: number };
+
+/** pid of each worker that logged "ferry is listening" */
+const listeningPids = (ferry: FerryProcess) => new Set((ferry.logs as LogLine[]).filter((l) => l.msg === 'ferry is listening').map((l) => l.pid!));
+
+/** the pid that logged the request for exactly this URL path+query */
+function servedBy(ferry: FerryProcess, url: string): number {
+  const u = new URL(url);
+  const line = (ferry.logs as LogLine[]).find((l) => l.msg === 'incoming request' && l.req?.url === `${u.pathname}${u.search}`);
+  assert.ok(line?.pid, `a request log line for ${u.pathname}`);
+  return line.pid;
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+async function startWorkers(dataDir: string): Promise<{ ferry: FerryProcess; pids: number[] }> {
+  const ferry = await spawnFerry({ FERRY_DATA_DIR: dataDir, FERRY_WORKERS: '2', FERRY_LOG_LEVEL: 'debug', FERRY_DOWNLOAD: 'stream' });
+  await eventually(() => assert.equal(listeningPids(ferry).size, 2, 'both workers listen'));
+  const pids = [...listeningPids(ferry)];
+  assert.ok(!pids.includes(ferry.child.pid!), 'the primary serves nothing itself');
+  return { ferry, pids };
+}
+
+test('FERRY_WORKERS=2: both processes serve one port; upload on one, download on the other; one admin key; SIGTERM stops all', { timeout: 120_000 }, async () => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ferry-workers-'));
+  let ferry: FerryProcess | undefined;
+  try {
+    const started = await startWorkers(dataDir);
+    ferry = started.ferry;
+    const { pids } = started;
+
+    // The key was generated once (by the primary), and both workers take it.
+    const key = fs.readFileSync(path.join(dataDir, 'admin.key'), 'utf8').trim();
+    const admin = (p: string, body: unknown) =>
+      request(`${ferry!.url}${p}`, { method: 'POST', headers: { 'x-admin-key': key, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const made = await admin('/admin/apps', { app_id: 'w' });
+    assert.equal(made.status, 201, made.body.toString());
+    const tokens: string[] = [];
+    for (const user of ['1001', '1002', '1001', '1002']) {
+      const t = await admin('/admin/apps/w/tokens', { user_id: user });
+      assert.ok(t.status < 300, `the admin key works on every worker: ${t.body.toString()}`);
+      tokens.push(json(t).token as unknown as string);
+    }
+
+    const slotAnswer = json(await request(`${ferry.url}/file/upload/chat?app_id=w&file_type=100&to_id=1002&access-token=${tokens[0]}`));
+    assert.equal(slotAnswer.code, 200, JSON.stringify(slotAnswer));
+    const { upload_url: uploadUrl, download_url: downloadUrl } = slotAnswer.data;
+    const bytes = randomBytes(64 * 1024);
+    const put = await request(uploadUrl!, { method: 'PUT', headers: { 'content-type': 'application/octet-stream' }, body: bytes });
+    assert.equal(json(put).code, 200, put.body.toString());
+
+    const servers = new Set<number>();
+    for (let i = 0; i < 6; i++) {
+      const url = `${downloadUrl}&access-token=${tokens[1]}&app_id=w&probe=${i}`;
+      const got = await request(url);
+      assert.equal(got.status, 200, got.body.toString().slice(0, 200));
+      assert.ok(got.body.equals(bytes), 'the exact bytes, from either worker');
+      await eventually(() => {
+        servers.add(servedBy(ferry!, url));
+      });
+    }
+    const uploader = servedBy(ferry, uploadUrl!);
+    assert.deepEqual([...servers].sort(), [...pids].sort(), 'downloads were served by both workers');
+    assert.ok([...servers].some((pid) => pid !== uploader), 'a worker that did not take the upload served it');
+
+    await ferry.stop();
+    assert.equal(ferry.child.exitCode, 0, 'the primary exits 0 after a clean shutdown');
+    await eventually(() => assert.deepEqual(pids.filter(alive), [], 'every worker has stopped'));
+    assert.ok(ferry.logs.filter((l) => l.msg === 'shutting down').length === 2, 'each worker shut down gracefully');
+    ferry = undefined;
+  } finally {
+    await ferry?.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+test('FERRY_WORKERS=2: after kill -9 mid-upload, the restart gives the slot back once, before any worker serves', { timeout: 120_000 }, async () => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ferry-workers-crash-'));
+  let ferry: FerryProcess | undefined;
+  try {
+    const first = await startWorkers(dataDir);
+    ferry = first.ferry;
+    const key = fs.readFileSync(path.join(dataDir, 'admin.key'), 'utf8').trim();
+    const admin = (p: string, body: unknown) =>
+      request(`${ferry!.url}${p}`, { method: 'POST', headers: { 'x-admin-key': key, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    await admin('/admin/apps', { app_id: 'w' });
+    const token = json(await admin('/admin/apps/w/tokens', { user_id: '1001' })).token as unknown as string;
+    const slot = json(await request(`${ferry.url}/file/upload/chat?app_id=w&file_type=100&to_id=1002&access-token=${token}`)).data;
+    const body = randomBytes(2 * 1024 * 1024);
+    const partial = http.request(slot.upload_url!, { method: 'PUT', agent: false, headers: { 'content-type': 'application/octet-stream', 'content-length': body.length } });
+    partial.on('error', () => {});
+    partial.write(body.subarray(0, 512 * 1024));
+    const staging = path.join(dataDir, 'objects/.tmp');
+    await eventually(() => assert.ok(fs.readdirSync(staging).length > 0, 'the upload is staging bytes'));
+    // The primary dies by SIGKILL; its workers go as they lose it, without a graceful shutdown.
+    await ferry.kill9();
+    partial.destroy();
+    await eventually(() => assert.deepEqual(first.pids.filter(alive), [], 'no worker outlives its primary'));
+
+    const second = await startWorkers(dataDir);
+    ferry = second.ferry;
+    const released = ferry.logs.filter((l) => l.msg.includes('released upload slots left claimed'));
+    assert.equal(released.length, 1, 'claims are given back once, by the primary');
+    assert.equal(released[0]!.pid, ferry.child.pid, 'the primary gave them back');
+    const serving = (ferry.logs as LogLine[]).filter((l) => l.msg === 'ferry is listening');
+    assert.ok(ferry.logs.indexOf(released[0]!) < ferry.logs.indexOf(serving[0]!), 'before any worker served');
+    assert.equal(fs.readdirSync(staging).length, 0, 'the dead upload’s staged bytes were swept');
+
+    const retryUrl = `${ferry.url}${new URL(slot.upload_url!).pathname}`;
+    const retry = await request(retryUrl, { method: 'PUT', headers: { 'content-type': 'application/octet-stream' }, body });
+    assert.equal(json(retry).code, 200, `the retry succeeds at once: ${retry.body.toString()}`);
+  } finally {
+    await ferry?.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+});
