@@ -5,6 +5,7 @@
 // imported when a command runs, so `ferry --help` answers without loading them.
 import { Command, CommanderError } from 'commander';
 import type { AdminService } from '../admin/admin-service.ts';
+import { listCommands } from './lists.ts';
 
 async function withAdmin<T>(fn: (admin: AdminService) => Promise<T>): Promise<void> {
   const [{ AdminService }, { loadConfig }, { openMetaStore }] = await Promise.all([
@@ -60,6 +61,8 @@ program
   .requiredOption('--group <group_id>')
   .requiredOption('--owner <user_id>')
   .action((o: { app: string; group: string; owner: string }) => withAdmin((a) => a.putGroup(o.app, o.group, { owner_id: o.owner })));
+
+listCommands(program);
 
 const member = program.command('member').description('manage group members');
 member

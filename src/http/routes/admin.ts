@@ -8,6 +8,7 @@ import { FerryError } from '../../errors.ts';
 import { createPublicLink, MAX_LINK_TTL_S } from '../../pipelines/links.ts';
 import type { Services } from '../../services.ts';
 import { ForbiddenKeyError, parseAdminJson } from '../admin-json.ts';
+import { listAdminRoutes } from './admin-lists.ts';
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
@@ -117,4 +118,6 @@ export async function adminRoutes(fastify: FastifyInstance, opts: { services: Se
   app.post('/admin/apps/:app_id/links', { schema: { params: appParams, body: linkBody } }, async (req, reply) =>
     reply.code(201).send(await createPublicLink(opts.services, req.params.app_id, req.body)),
   );
+
+  listAdminRoutes(app, opts.services);
 }
