@@ -11,6 +11,7 @@ import { uploadReceiveRoutes } from './routes/upload-receive.ts';
 import { downloadRoutes } from './routes/download.ts';
 import { forwardRoutes } from './routes/forward.ts';
 import { adminRoutes } from './routes/admin.ts';
+import { consoleRoutes } from './routes/console.ts';
 
 /** uni-app can send a key twice: the first one wins, so every query value is a plain string. */
 function firstValueQuery(text: string): Record<string, string> {
@@ -69,5 +70,6 @@ export async function buildApp(services: Services, adminKey: string): Promise<Fa
   await app.register(downloadRoutes, { services });
   await app.register(forwardRoutes, { services });
   await app.register(adminRoutes, { services, adminKey });
+  await app.register(consoleRoutes, { services });
   return app;
 }
