@@ -28,10 +28,14 @@ test('GET /admin/apps pages every app, never a secret; next is passed back as af
   assert.ok(!JSON.stringify([first.body, second.body]).includes('secret'));
 });
 
-test('GET /admin/apps: a wrong key is 401; a bad limit or after is 400 naming it', async () => {
-  const res = await fetch(`${f.url}/admin/apps`, { headers: { 'x-admin-key': 'wrong' } });
-  assert.equal(res.status, 401);
-  assert.deepEqual(await res.json(), { error: 'missing or wrong x-admin-key' });
+test('both lists: a missing or wrong key is 401; a bad limit or after is 400 naming it', async () => {
+  for (const p of ['/admin/apps', '/admin/apps/la-a/groups']) {
+    for (const headers of [{}, { 'x-admin-key': 'wrong' }, { 'x-admin-key': `${f.adminKey}x` }]) {
+      const res = await fetch(`${f.url}${p}`, { headers });
+      assert.equal(res.status, 401, p);
+      assert.deepEqual(await res.json(), { error: 'missing or wrong x-admin-key' });
+    }
+  }
   for (const q of ['limit=0', 'limit=501', 'limit=x', 'after=a%20b']) {
     const r = await f.admin('GET', `/admin/apps?${q}`);
     assert.equal(r.status, 400, q);
