@@ -16,7 +16,8 @@ const args = new Set(process.argv.slice(2));
 // command → Debian package that provides it
 const SYSTEM_TOOLS = {
   // heif-convert decodes iPhone HEIC (sharp's libheif has no HEVC); heif-enc makes test HEICs
-  test: { ffmpeg: 'ffmpeg', ffprobe: 'ffmpeg', 'heif-convert': 'libheif-examples', 'heif-enc': 'libheif-examples' },
+  // chromium: the console's end-to-end test drives Debian's browser through playwright-core
+  test: { ffmpeg: 'ffmpeg', ffprobe: 'ffmpeg', 'heif-convert': 'libheif-examples', 'heif-enc': 'libheif-examples', chromium: 'chromium' },
   start: { ffmpeg: 'ffmpeg', ffprobe: 'ffmpeg', 'heif-convert': 'libheif-examples' },
   bench: { ffmpeg: 'ffmpeg', 'heif-convert': 'libheif-examples', nginx: 'nginx-light', wrk: 'wrk', curl: 'curl', vipsthumbnail: 'libvips-tools' },
 };

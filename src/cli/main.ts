@@ -10,6 +10,7 @@ import type { AdminService } from '../admin/admin-service.ts';
 import type { MetaStore } from '../meta/meta-store.ts';
 import type { TokenPolicy } from '../config.ts';
 import { keyCommands } from './keys.ts';
+import { listCommands } from './lists.ts';
 
 /** A refusal of the command line itself (exit 2), one line on stderr. */
 class CliError extends Error {}
@@ -81,6 +82,8 @@ program
   .requiredOption('--group <group_id>')
   .requiredOption('--owner <user_id>')
   .action((o: { app: string; group: string; owner: string }) => withAdmin((a) => a.putGroup(o.app, o.group, { owner_id: o.owner })));
+
+listCommands(program);
 
 const member = program.command('member').description('manage group members');
 member

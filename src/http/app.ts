@@ -17,6 +17,7 @@ import { operationsRoutes } from './routes/operations.ts';
 import { apiDocsRoutes, registerOpenApi } from './api-docs.ts';
 import { observeRequests } from './observe.ts';
 import { requestIdOf } from '../logging.ts';
+import { consoleRoutes } from './routes/console.ts';
 
 /** decodes a query key or value as node:querystring does ("+" is a space; bad escapes stay as sent) */
 const decodeQueryPart = (s: string) => (s.includes('%') || s.includes('+') ? unescapeQuery(s.replace(/\+/g, ' ')) : s);
@@ -105,5 +106,6 @@ export async function buildApp(services: Services, adminKey: string): Promise<Fa
   await app.register(hookRoutes, { services });
   await app.register(operationsRoutes, { services });
   await app.register(apiDocsRoutes);
+  await app.register(consoleRoutes, { services });
   return app;
 }

@@ -277,6 +277,15 @@ export interface MetaStore {
   rotateAppKeys(appId: string, next: { secret: string; signKey: string }, previousSecretUntil: number, now: number): Promise<boolean>;
   /** Refuse userId's tokens issued before `before` (ms); a later revocation moves it, an earlier one is kept. */
   revokeTokens(appId: string, userId: string, before: number): Promise<boolean>;
+  // ── console lists: paged listings for the operator console and `ferry app list` / `group list`
+  /** Apps in app_id order, those after `after` (exclusive), at most `limit`. */
+  listApps(opts: { after?: string; limit: number }): Promise<AppRecord[]>;
+  /**
+   * An app's groups in numeric group_id order, those after `after` (exclusive), at most `limit`;
+   * with ownerId only the groups that user owns.
+   */
+  listGroups(appId: string, opts: { after?: string; limit: number; ownerId?: string }): Promise<GroupRecord[]>;
+  // ── end of console lists
 
   /** Create or update a group; its owner becomes a member with role owner. */
   putGroup(group: GroupRecord): Promise<void>;

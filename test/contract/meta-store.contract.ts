@@ -202,6 +202,49 @@ export function metaStoreContract(name: string, fresh: MetaStoreFactory): void {
       });
     });
 
+    describe('console lists', () => {
+      it('listApps pages through every app in app_id order, after is exclusive, no app twice', async (meta) => {
+        const ids = ['k03', 'a01', 'z99', 'm20', 'b02', 'a00', 'q55'];
+        for (const [i, appId] of ids.entries()) await meta.createApp({ appId, secret: `s${i}`, signKey: 'k', createdAt: T0 + i });
+        const seen: string[] = [];
+        let after: string | undefined;
+        for (let page = 0; page < 10; page++) {
+          const apps = await meta.listApps({ after, limit: 3 });
+          assert.ok(apps.length <= 3);
+          seen.push(...apps.map((a) => a.appId));
+          if (apps.length < 3) break;
+          after = apps[apps.length - 1]!.appId;
+        }
+        assert.deepEqual(seen, [...ids].sort());
+        const first = (await meta.listApps({ limit: 1 }))[0];
+        assert.deepEqual(first, { appId: 'a00', secret: 's5', signKey: 'k', createdAt: T0 + 5 }, 'the whole record');
+        assert.deepEqual(await meta.listApps({ after: 'z99', limit: 5 }), []);
+      });
+
+      it("listGroups pages an app's groups in numeric order (int64 ids too), filters by owner, never another app's", async (meta) => {
+        const ids = ['10', '9', '100', '2', INT64_MAX, ABOVE_2_53, ROUNDED_2_53, '11'];
+        for (const groupId of ids) await meta.putGroup({ appId: 'app1', groupId, ownerId: groupId === '9' || groupId === INT64_MAX ? '7' : '1001' });
+        await meta.putGroup({ appId: 'app2', groupId: '5', ownerId: '7' });
+        const numeric = [...ids].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1));
+        const seen: string[] = [];
+        let after: string | undefined;
+        for (let page = 0; page < 10; page++) {
+          const groups = await meta.listGroups('app1', { after, limit: 3 });
+          seen.push(...groups.map((g) => g.groupId));
+          if (groups.length < 3) break;
+          after = groups[groups.length - 1]!.groupId;
+        }
+        assert.deepEqual(seen, numeric);
+        assert.deepEqual(await meta.listGroups('app1', { limit: 10, ownerId: '7' }), [
+          { appId: 'app1', groupId: '9', ownerId: '7' },
+          { appId: 'app1', groupId: INT64_MAX, ownerId: '7' },
+        ]);
+        assert.deepEqual(await meta.listGroups('app1', { after: '9', limit: 10, ownerId: '7' }), [{ appId: 'app1', groupId: INT64_MAX, ownerId: '7' }]);
+        assert.deepEqual((await meta.listGroups('app2', { limit: 10 })).map((g) => g.groupId), ['5']);
+        assert.deepEqual(await meta.listGroups('app3', { limit: 10 }), []);
+      });
+    });
+
     describe('groups and members', () => {
       it("putGroup creates the group and makes its owner a member with role owner; groups are per app", async (meta) => {
         await meta.putGroup({ appId: 'app1', groupId: '500', ownerId: '1001' });

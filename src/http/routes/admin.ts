@@ -11,6 +11,7 @@ import { ForbiddenKeyError, parseAdminJson } from '../../primitives/exact-json.t
 import { membershipAdminRoutes } from './admin-members.ts';
 import { fileAdminRoutes } from './admin-files.ts';
 import { operationsAdminRoutes } from './admin-operations.ts';
+import { listAdminRoutes } from './admin-lists.ts';
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
@@ -131,4 +132,5 @@ export async function adminRoutes(fastify: FastifyInstance, opts: { services: Se
 
   fileAdminRoutes(app, opts.services);
   operationsAdminRoutes(app, opts.services);
+  listAdminRoutes(app, opts.services);
 }

@@ -287,6 +287,35 @@ export class SqlMetaStore implements MetaStore {
     });
   }
 
+  // ── console lists: keyset paging (no OFFSET), so a page costs the same wherever it starts.
+  async listApps(opts: { after?: string; limit: number }): Promise<AppRecord[]> {
+    let q = this.db.selectFrom('apps').selectAll().orderBy('app_id').limit(opts.limit);
+    if (opts.after !== undefined) q = q.where('app_id', '>', opts.after);
+    const rows = await q.execute();
+    return rows.map((row) => ({ appId: row.app_id, secret: row.secret, signKey: row.sign_key, createdAt: num(row.created_at) }));
+  }
+
+  async listGroups(appId: string, opts: { after?: string; limit: number; ownerId?: string }): Promise<GroupRecord[]> {
+    // group ids are canonical decimal strings: ordering by (length, text) is numeric order on
+    // both SQLite and PostgreSQL, without casting to a number type either might lack (int64).
+    const len = sql<number>`length(group_id)`;
+    let q = this.db
+      .selectFrom('groups')
+      .select(['app_id', 'group_id', 'owner_id'])
+      .where('app_id', '=', appId)
+      .orderBy(len)
+      .orderBy('group_id')
+      .limit(opts.limit);
+    const after = opts.after;
+    if (after !== undefined) {
+      q = q.where((eb) => eb.or([eb(len, '>', after.length), eb.and([eb(len, '=', after.length), eb('group_id', '>', after)])]));
+    }
+    if (opts.ownerId !== undefined) q = q.where('owner_id', '=', opts.ownerId);
+    const rows = await q.execute();
+    return rows.map((row) => ({ appId: row.app_id, groupId: row.group_id, ownerId: row.owner_id }));
+  }
+  // ── end of console lists
+
   async putGroup(group: GroupRecord): Promise<void> {
     await this.db.transaction().execute(async (tx) => {
       await tx
