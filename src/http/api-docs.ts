@@ -106,6 +106,16 @@ const CODE_MEANINGS: Partial<Record<Code, string>> = {
   [Codes.MEDIA_BUSY]: 'media work queue full; retry in a moment',
   [Codes.MEDIA_TIMEOUT]: 'making the derivative took too long',
   [Codes.BAD_LINK]: 'a Ferry link that is altered, of another file, or expired',
+  [Codes.SHARED_FILE_NOT_FOUND]: 'group shared file not found',
+  [Codes.SHARED_FILE_NO_PERMISSION]: 'no permission on the group shared file (uploader, group admins and owner only)',
+  [Codes.UPLOAD_TOO_SLOW]: 'upload cut: the client went silent or sent slower than the minimum rate; retry the same slot',
+  [Codes.TOO_MANY_UPLOADS]: 'too many uploads in flight for this user; wait for one to finish',
+  [Codes.MEMBERSHIP_UNAVAILABLE]: "membership unavailable: the operator's IM server could not be asked; retry shortly",
+  [Codes.FILE_DELETED]: 'the file (this URL) was deleted or recalled',
+  [Codes.FILE_QUARANTINED]: 'the file is quarantined by the operator',
+  [Codes.QUOTA_APP_BYTES]: "the app's storage quota is used up",
+  [Codes.QUOTA_USER_DAILY]: "this user's daily upload quota is used up",
+  [Codes.RATE_LIMITED]: 'too many requests from this client or user; retry after Retry-After seconds',
   [Codes.INTERNAL]: 'internal error; the message names the request id to find in the log',
 };
 
