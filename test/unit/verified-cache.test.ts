@@ -18,7 +18,16 @@ function fixture() {
     app1: { appId: 'app1', secret: 'secret-of-app1', signKey: 'sign-key-1', createdAt: 0 },
     twin: { appId: 'twin', secret: 'secret-of-app1', signKey: 'sign-key-1', createdAt: 0 },
   };
-  const meta: Pick<MetaStore, 'getApp'> = { getApp: async (appId) => (apps[appId] ? { ...apps[appId] } : null) };
+  // The keys version moves whenever the record does, as rotation and revocation move it in the store.
+  const versionOf = (a: AppRecord) => [...JSON.stringify(a)].reduce((h, c) => (h * 31 + c.charCodeAt(0)) | 0, 7);
+  const meta: Pick<MetaStore, 'getApp' | 'getAppKeyring' | 'getAppKeysVersion'> = {
+    getApp: async (appId) => (apps[appId] ? { ...apps[appId] } : null),
+    getAppKeysVersion: async (appId) => (apps[appId] ? versionOf(apps[appId]) : null),
+    getAppKeyring: async (appId) => {
+      const app = apps[appId];
+      return app ? { app: { ...app }, version: versionOf(app), previousSecret: null, retiredSignKeys: [], revocations: [] } : null;
+    },
+  };
   return { apps, registry: new AppRegistry(meta as MetaStore) };
 }
 
