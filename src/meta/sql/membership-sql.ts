@@ -57,7 +57,7 @@ async function ensureGroup(tx: Tx, appId: string, groupId: string, now: number):
     .execute();
 }
 
-async function setMember(tx: Tx, appId: string, groupId: string, userId: string, role: MemberRole, joinedAt: number | null): Promise<void> {
+export async function setMember(tx: Tx, appId: string, groupId: string, userId: string, role: MemberRole, joinedAt: number | null): Promise<void> {
   if (role === 'owner') {
     await tx.updateTable('groups').set({ owner_id: userId }).where('app_id', '=', appId).where('group_id', '=', groupId).execute();
     await tx

@@ -33,7 +33,7 @@ import type {
 } from '../meta-store.ts';
 import { AlreadyExistsError } from '../meta-store.ts';
 import type { AuditLogTable, Database, DerivativesTable, FileRefsTable, FilesTable, SharedFilesTable } from './schema.ts';
-import { applyChanges, MEMBER_BATCH, memberRows } from './membership-sql.ts';
+import { applyChanges, MEMBER_BATCH, memberRows, setMember } from './membership-sql.ts';
 import { migrationProvider } from './migrations.ts';
 import { classifyDatabaseError } from '../db-errors.ts';
 
@@ -352,24 +352,10 @@ export class SqlMetaStore implements MetaStore {
   }
 
   async putMember(appId: string, groupId: string, userId: string, role: MemberRole): Promise<void> {
-    await this.db.transaction().execute(async (tx) => {
-      if (role === 'owner') {
-        await tx.updateTable('groups').set({ owner_id: userId }).where('app_id', '=', appId).where('group_id', '=', groupId).execute();
-        await tx
-          .updateTable('group_members')
-          .set({ role: 'member' })
-          .where('app_id', '=', appId)
-          .where('group_id', '=', groupId)
-          .where('role', '=', 'owner')
-          .execute();
-      }
-      await tx
-        .insertInto('group_members')
-        .values({ app_id: appId, group_id: groupId, user_id: userId, role })
-        .onConflict((oc) => oc.columns(['app_id', 'group_id', 'user_id']).doUpdateSet({ role }))
-        .execute();
-    });
+    // The one-member admin call: the same write as a pushed member, without a join time.
+    await this.db.transaction().execute((tx) => setMember(tx, appId, groupId, userId, role, null));
   }
+
 
   async removeMember(appId: string, groupId: string, userId: string): Promise<boolean> {
     const res = await this.db
