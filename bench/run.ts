@@ -17,6 +17,7 @@ import { repoRoot } from './lib/ferry.ts';
 import { needTool } from './lib/needs.ts';
 import { cachedThumbnail, coldThumbnail } from './media-thumbnails.ts';
 import { amrToMp3, bombRefusal, thumbnailRss } from './media-voice-rss-bomb.ts';
+import { asksBurst, groupDownload, importPostgres, importSqlite } from './membership.ts';
 import { needScaleOutServices } from './scaleout-common.ts';
 import { scaleOutUpload } from './scaleout-upload.ts';
 import { scaleOutRedirect } from './scaleout-redirect.ts';
@@ -48,6 +49,13 @@ const GROUPS: Group[] = [
     issue: 'Ferry scale-out',
     needs: [needScaleOutServices],
     comparisons: [scaleOutUpload, scaleOutRedirect, scaleOutUploadRss],
+  },
+  {
+    name: 'membership',
+    issue: "Membership that follows the operator's IM server",
+    needs: [],
+    // membership-import-pg needs PostgreSQL (the scale-out services): skipped alone without it.
+    comparisons: [groupDownload, importSqlite, importPostgres, asksBurst],
   },
 ];
 

@@ -14,9 +14,14 @@ export type DownloadOutcomeLabel = 'bytes' | 'redirect' | 'not_modified' | 'refu
 /** Which download endpoint: /file/download/chat, /file/download/avatar, /file/blob/… */
 export type DownloadEndpoint = 'chat' | 'avatar' | 'blob';
 export type DerivativeResult = 'made' | 'reused' | 'failed';
+/** Where a membership answer came from (ferry_membership_lookups_total). */
+export type MembershipLookupResult = 'hit' | 'table' | 'asked' | 'stale' | 'unavailable';
+export type MembershipAskOutcome = 'member' | 'not_member' | 'unavailable';
 
 /** Seconds: requests are mostly fast metadata answers, some stream big files for minutes. */
 const REQUEST_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
+/** Seconds: an IM server on the same network answers in milliseconds; the timeout defaults to 2 s. */
+const ASK_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 /** Seconds: a thumbnail takes tens of milliseconds, a video cover or voice conversion seconds. */
 const MEDIA_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
@@ -90,8 +95,25 @@ export class FerryMetrics {
   });
 
   // --- membership (IM-server lookups and their cache) ---
-  // Reserved for the membership work: cache hits and misses and IM-server latency go here, as
-  // ferry_membership_* metrics with methods beside the ones above.
+  private readonly membershipLookups = new Counter({
+    name: 'ferry_membership_lookups_total',
+    help: "Membership questions of the access rules, by where the answer came from: hit (this node's half-second copy), table (Ferry's table: pushed or event-fed members, a fresh remembered IM answer, or no IM server to ask), asked (the IM server answered now), stale (the IM server did not answer; its last answer was used), unavailable (no usable answer: 60040)",
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+  private readonly lookupChildren: Partial<Record<MembershipLookupResult, { inc(): void }>> = {};
+  private readonly membershipAsks = new Counter({
+    name: 'ferry_membership_asks_total',
+    help: "Questions Ferry sent to the operator's IM server, by outcome: member, not_member, unavailable (timeout, HTTP error, unreachable, or an answer that is not one)",
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  private readonly membershipAskSeconds = new Histogram({
+    name: 'ferry_membership_ask_seconds',
+    help: "Time the operator's IM server took to answer one membership question (timeouts included, at FERRY_MEMBERSHIP_TIMEOUT_MS)",
+    buckets: ASK_BUCKETS,
+    registers: [this.registry],
+  });
 
   constructor(opts: { mediaQueue?: WorkQueue } = {}) {
     // Process and event-loop metrics: CPU, memory, handles, GC, event-loop lag.
@@ -139,6 +161,18 @@ export class FerryMetrics {
   /** A request failed on storage: a StorageError, or 'missing' for a record whose bytes are gone. */
   storageError(layer: StorageLayer, kind: StorageFailure | 'missing'): void {
     this.storageErrors.inc({ layer, kind });
+  }
+
+  /** One membership question of the access rules answered (or refused with 60040). */
+  membershipLookup(result: MembershipLookupResult): void {
+    // Bound children: a hit is counted on every group download, so skip the label hashing.
+    (this.lookupChildren[result] ??= this.membershipLookups.labels(result)).inc();
+  }
+
+  /** One question sent to the IM server, and how long it took. */
+  membershipAsk(outcome: MembershipAskOutcome, seconds: number): void {
+    this.membershipAsks.inc({ outcome });
+    this.membershipAskSeconds.observe(seconds);
   }
 
   /** The Prometheus text exposition of every metric. */

@@ -88,6 +88,7 @@ export async function startFerry(config: Readonly<Config>, log: Logger = createL
   const bytes = await openByteStore(config, { sweep: !worker });
   const apps = new AppRegistry(meta, config.tokens);
   const media = new MediaTools(config.media, config.dataDir, { sweep: !worker });
+  const metrics = new FerryMetrics({ mediaQueue: media.queue });
   const services: Services = {
     config,
     urls: new PublicUrls(config.publicUrl),
@@ -106,8 +107,8 @@ export async function startFerry(config: Readonly<Config>, log: Logger = createL
     knownDerivatives: new LRUCache<string, DerivativeRecord>({ max: 10_000 }),
     mediaRefusals: new LRUCache<string, FerryError>({ max: 10_000 }),
     downloadCaches: newDownloadCaches(),
-    membership: new Membership(meta, apps, config.membership, log),
-    metrics: new FerryMetrics({ mediaQueue: media.queue }),
+    membership: new Membership(meta, apps, config.membership, log, metrics),
+    metrics,
     readiness: ReadinessCheck.of(meta, bytes, (dependency, state, cause) => {
       if (state === 'ok') log.info({ dependency }, `readiness: the ${dependency} answers again`);
       else log.warn({ dependency, state, cause }, `readiness: the ${dependency} is ${state === 'timeout' ? 'not answering' : 'not reachable'}: ${cause ?? ''}`);

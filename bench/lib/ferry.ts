@@ -12,7 +12,7 @@ export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)
 
 let built = false;
 /** Measure what the sources say now, not a stale dist/ from an earlier build. */
-function buildOnce(): void {
+export function buildOnce(): void {
   if (built) return;
   execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: repoRoot, stdio: 'inherit' });
   built = true;
@@ -72,7 +72,7 @@ export async function startFerry(opts: FerryStartOptions): Promise<RunningFerry>
   return { url: `http://127.0.0.1:${port}`, pid: proc.child.pid!, adminKey, dataDir: opts.dataDir, stop: () => proc.stop() };
 }
 
-async function admin(ferry: RunningFerry, method: string, urlPath: string, body: unknown): Promise<Record<string, unknown>> {
+export async function admin(ferry: RunningFerry, method: string, urlPath: string, body: unknown): Promise<Record<string, unknown>> {
   const res = await fetch(`${ferry.url}${urlPath}`, {
     method,
     headers: { 'x-admin-key': ferry.adminKey, 'content-type': 'application/json' },

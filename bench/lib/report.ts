@@ -15,6 +15,7 @@ function fmtTarget(t: Target, unit: string): string {
   // Targets like "within 1.3× of the peer" arrive as 1/1.3: two decimals are plenty.
   const v = Number(t.value.toFixed(2));
   if (t.kind === 'ratio-at-least') return `≥ ${v}`;
+  if (t.kind === 'at-most') return `Ferry ≤ ${v} ${unit}`;
   return t.kind === 'at-least' ? `Ferry ≥ ${v} ${unit}` : `< ${v} ${unit}`;
 }
 

@@ -16,6 +16,7 @@ export function ratioOf(better: Measured['better'], ferry: number, peer: number)
 export function meets(target: Target, ferry: number, ratio: number | null): boolean {
   if (target.kind === 'below') return ferry < target.value;
   if (target.kind === 'at-least') return ferry >= target.value;
+  if (target.kind === 'at-most') return ferry <= target.value;
   return ratio !== null && Number.isFinite(ratio) && ratio >= target.value;
 }
 

@@ -41,7 +41,13 @@ export interface AtLeastTarget {
   value: number;
 }
 
-export type Target = RatioTarget | AbsoluteTarget | AtLeastTarget;
+/** Ferry's own figure must not exceed value (asks per member…) */
+export interface AtMostTarget {
+  kind: 'at-most';
+  value: number;
+}
+
+export type Target = RatioTarget | AbsoluteTarget | AtLeastTarget | AtMostTarget;
 
 export interface Figures {
   /** what is measured, e.g. "GET /file/upload/chat" */

@@ -1,6 +1,8 @@
 // `ferry migrate-store --from DATA_DIR`: moves an embedded Ferry (SQLite + objects in its data
 // folder) into the configured scale-out stores (FERRY_DATABASE_URL + FERRY_STORE). Apps, groups
-// and members first; then each ready file's bytes, read back from the bucket and checked
+// and members first (with the membership state: push versions, history visibility, dismissals,
+// join times, each app's membership_url, the event clock and the recorded events; the IM
+// server's remembered answers are a cache and stay behind); then each ready file's bytes, read back from the bucket and checked
 // against the recorded SHA-256, and only then its record, so a node already serving from the
 // new stores never sees a record without its bytes. Safe to run again: what is already there is
 // verified and kept. Upload slots that never became files are not moved.
@@ -18,6 +20,8 @@ interface MigrateReport {
   apps: number;
   groups: number;
   members: number;
+  /** membership records besides groups and members: app URLs, group states, clock entries, recorded events */
+  membership: { urls: number; groupStates: number; clock: number; events: number };
   files: { copied: number; alreadyThere: number };
   derivatives: { copied: number; alreadyThere: number };
   bytes: number;
@@ -68,7 +72,7 @@ export async function migrateStore(fromDir: string, config: Readonly<Config>, pr
   const fromBytes = await openByteStore(source);
   const dst = await openMetaStore(config);
   const toBytes = await openByteStore(config);
-  const report: MigrateReport = { apps: 0, groups: 0, members: 0, files: { copied: 0, alreadyThere: 0 }, derivatives: { copied: 0, alreadyThere: 0 }, bytes: 0, mismatched: [] };
+  const report: MigrateReport = { apps: 0, groups: 0, members: 0, membership: { urls: 0, groupStates: 0, clock: 0, events: 0 }, files: { copied: 0, alreadyThere: 0 }, derivatives: { copied: 0, alreadyThere: 0 }, bytes: 0, mismatched: [] };
   try {
     let announced = false;
     for await (const record of src.exportRecords()) {
@@ -81,6 +85,18 @@ export async function migrateStore(fromDir: string, config: Readonly<Config>, pr
           break;
         case 'member':
           report.members++;
+          break;
+        case 'membership-url':
+          report.membership.urls++;
+          break;
+        case 'group-state':
+          report.membership.groupStates++;
+          break;
+        case 'membership-clock':
+          report.membership.clock++;
+          break;
+        case 'recorded-event':
+          report.membership.events++;
           break;
         case 'file':
         case 'derivative': {

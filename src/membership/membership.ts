@@ -16,6 +16,7 @@ import type { AppRegistry } from '../auth/app-registry.ts';
 import type { MembershipConfig } from '../config.ts';
 import { Codes, FerryError } from '../errors.ts';
 import type { GroupRecord, MemberRole, MembershipAnswer, MetaStore } from '../meta/meta-store.ts';
+import type { FerryMetrics, MembershipLookupResult } from '../metrics.ts';
 import { LocalSingleFlight } from '../primitives/single-flight.ts';
 import { askImServer, type ImAnswer } from './im-server.ts';
 
@@ -28,6 +29,12 @@ export interface MemberState {
   historyVisible: boolean;
   /** false: Ferry knows no such group (and has no IM server to ask) */
   groupKnown: boolean;
+}
+
+/** a member state and where it came from (ferry_membership_lookups_total) */
+interface Lookup {
+  state: MemberState;
+  source: Exclude<MembershipLookupResult, 'hit' | 'unavailable'>;
 }
 
 /** how long a node reuses what it read, well under the one second an event may take to reach every node */
@@ -45,6 +52,7 @@ export class Membership {
     private readonly apps: AppRegistry,
     private readonly config: MembershipConfig,
     private readonly log: Logger,
+    private readonly metrics: FerryMetrics,
   ) {}
 
   /** Ferry's group, or (with an IM server to ask) any group: the IM server owns which exist. */
@@ -61,10 +69,21 @@ export class Membership {
   async memberState(appId: string, groupId: string, userId: string): Promise<MemberState> {
     const key = `${appId}\n${groupId}\n${userId}`;
     const hit = this.local.get(key);
-    if (hit && hit.until > Date.now()) return hit.state;
+    if (hit && hit.until > Date.now()) {
+      this.metrics.membershipLookup('hit');
+      return hit.state;
+    }
     // The read of the table sits inside the flight too: a download that read "unknown" just
-    // before another one's ask was stored would otherwise ask a second time.
-    return this.flights.run(key, () => this.lookup(appId, groupId, userId, key));
+    // before another one's ask was stored would otherwise ask a second time. Every download
+    // waiting on a flight counts one lookup, with the flight's source.
+    try {
+      const { state, source } = await this.flights.run(key, () => this.lookup(appId, groupId, userId, key));
+      this.metrics.membershipLookup(source);
+      return state;
+    } catch (err) {
+      if (err instanceof FerryError && err.code === Codes.MEMBERSHIP_UNAVAILABLE) this.metrics.membershipLookup('unavailable');
+      throw err;
+    }
   }
 
   /** This node's copies go at once (the other nodes' within LOCAL_TTL_MS). */
@@ -78,12 +97,13 @@ export class Membership {
     return state;
   }
 
-  private async lookup(appId: string, groupId: string, userId: string, key: string): Promise<MemberState> {
+  private async lookup(appId: string, groupId: string, userId: string, key: string): Promise<Lookup> {
     const facts = await this.meta.getMembership(appId, groupId, userId);
     const historyVisible = facts.group?.historyVisible ?? true;
-    if (facts.member) return this.keep(key, { role: facts.member.role, joinedAt: facts.member.joinedAt, historyVisible, groupKnown: true });
+    const table = (state: MemberState): Lookup => ({ state: this.keep(key, state), source: 'table' });
+    if (facts.member) return table({ role: facts.member.role, joinedAt: facts.member.joinedAt, historyVisible, groupKnown: true });
     const url = facts.dismissed ? undefined : await this.urlFor(appId);
-    if (!url) return this.keep(key, { role: null, joinedAt: null, historyVisible, groupKnown: facts.group !== null });
+    if (!url) return table({ role: null, joinedAt: null, historyVisible, groupKnown: facts.group !== null });
 
     const now = Date.now();
     const known = facts.answer;
@@ -93,7 +113,7 @@ export class Membership {
       historyVisible,
       groupKnown: true,
     });
-    if (known?.member && now - known.askedAt < this.config.ttlMs) return this.keep(key, fromAnswer(known));
+    if (known?.member && now - known.askedAt < this.config.ttlMs) return table(fromAnswer(known));
 
     let answer = await this.ask(url, appId, groupId, userId);
     const firstNoAt = known && !known.member && now - known.askedAt < this.config.noTtlMs ? known.askedAt : null;
@@ -105,7 +125,7 @@ export class Membership {
     if (answer.kind === 'unavailable') {
       if (known && now - known.askedAt < this.config.staleMs) {
         this.log.warn({ appId, groupId, userId, why: answer.why, answerAgeMs: now - known.askedAt }, 'IM server did not answer a membership question; using its last answer');
-        return fromAnswer(known);
+        return { state: fromAnswer(known), source: 'stale' };
       }
       this.log.warn({ appId, groupId, userId, why: answer.why }, 'IM server did not answer a membership question and no recent answer is known');
       throw new FerryError(Codes.MEMBERSHIP_UNAVAILABLE, 'membership unavailable: the IM server could not be asked whether this user is in the group; try again shortly');
@@ -114,13 +134,16 @@ export class Membership {
     await this.meta.putMembershipAnswer(appId, groupId, userId, stored);
     const state = fromAnswer(stored);
     // A "no" is not kept on the node: the next request asks again (rule above).
-    return stored.member ? this.keep(key, state) : state;
+    return { state: stored.member ? this.keep(key, state) : state, source: 'asked' };
   }
 
   private async ask(url: string, appId: string, groupId: string, userId: string): Promise<ImAnswer> {
     const keys = await this.apps.get(appId);
     if (!keys) return { kind: 'unavailable', why: 'unknown app' };
-    return askImServer(url, { appId, groupId, userId, secret: keys.app.secret }, this.config.timeoutMs);
+    const t0 = performance.now();
+    const answer = await askImServer(url, { appId, groupId, userId, secret: keys.app.secret }, this.config.timeoutMs);
+    this.metrics.membershipAsk(answer.kind === 'unavailable' ? 'unavailable' : answer.member ? 'member' : 'not_member', (performance.now() - t0) / 1000);
+    return answer;
   }
 
   private async urlFor(appId: string): Promise<string | undefined> {

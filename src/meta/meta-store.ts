@@ -235,8 +235,20 @@ export type MetaRecord =
   | { kind: 'app'; app: AppRecord }
   /** an app's retired keys and revocations (right after its app record) */
   | { kind: 'keyring'; keyring: Omit<AppKeyring, 'app' | 'version'> & { appId: string } }
+  /** an app's own IM-server URL for membership questions (right after its app and keyring) */
+  | { kind: 'membership-url'; appId: string; url: string }
   | { kind: 'group'; group: GroupRecord }
-  | { kind: 'member'; appId: string; groupId: string; userId: string; role: MemberRole }
+  /**
+   * a group's membership state, right after the group when it differs from a new group's: the
+   * last push's version, history visibility, and dismissal (a dismissed group stays dismissed)
+   */
+  | { kind: 'group-state'; appId: string; groupId: string; version: number | null; historyVisible: boolean; dismissedAt: number | null }
+  /** joinedAt: when the user joined (ms), null when unknown; absent in exports from before membership */
+  | { kind: 'member'; appId: string; groupId: string; userId: string; role: MemberRole; joinedAt?: number | null }
+  /** the newest event applied per (group, user): an old event replayed after the move stays ignored */
+  | { kind: 'membership-clock'; appId: string; groupId: string; userId: string; at: number }
+  /** an accepted event kept for the part of Ferry that applies it (file deletion), and as history */
+  | { kind: 'recorded-event'; appId: string; eventKey: string; event: RecordedEvent }
   /** ready files only: a slot that never became a file is not worth moving */
   | { kind: 'file'; file: FileRecord }
   /** the references (original and forwards, deleted ones too) of ready files */
@@ -396,8 +408,9 @@ export interface MetaStore {
   listSupersededAvatars(before: number, limit: number): Promise<FileRecord[]>;
 
   /**
-   * Every app, group, member, ready file and derivative, in that order (so each record's
-   * parents come first), read page by page.
+   * Every app, group, member, membership clock and recorded event, ready file and derivative,
+   * in that order (so each record's parents come first), read page by page. The IM server's
+   * remembered answers (membership_answers) are a cache and are not exported.
    */
   exportRecords(): AsyncIterable<MetaRecord>;
   /** Add a record unless one with its key exists; true when it was added. */

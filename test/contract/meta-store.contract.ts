@@ -7,7 +7,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { AlreadyExistsError, type FileRecord, type FileRef, type MetaStore } from '../../src/meta/meta-store.ts';
+import { AlreadyExistsError, type FileRecord, type FileRef, type MetaRecord, type MetaStore } from '../../src/meta/meta-store.ts';
 
 export interface MetaStoreHarness {
   store: MetaStore;
@@ -418,6 +418,66 @@ export function metaStoreContract(name: string, fresh: MetaStoreFactory): void {
         assert.equal(await meta.getMemberRole('app1', '605', '8'), null);
         assert.equal(await meta.getMemberRole('app1', '606', '8'), null);
         assert.equal(await meta.getMemberRole('app2', '605', '8'), 'owner');
+      });
+
+      it('export and import carry group state, join times, membership_url, the event clock and recorded events; not the answers', async (meta) => {
+        await meta.createApp({ appId: 'app1', secret: 's', signKey: 'k', createdAt: T0 });
+        await meta.setMembershipUrl('app1', 'https://im.example/ferry');
+        await meta.replaceMembers('app1', '610', [m('1', 'owner', T0), m('2', 'member', T0 + 7)], { version: 5, now: T0 });
+        await meta.setHistoryVisible('app1', '610', false);
+        await meta.replaceMembers('app1', '611', [m('1', 'owner')], { now: T0 });
+        await meta.applyMembershipChanges('app1', [
+          { type: 'member.joined', groupId: '610', userId: '3', role: 'member', at: T0 + 9 },
+          { type: 'group.dismissed', groupId: '612', purgeFiles: true, at: T0 + 10 },
+          { type: 'message.recalled', urls: ['u1'], at: T0 + 3 },
+        ], T0 + 20);
+        await meta.putMembershipAnswer('app1', '611', '8', { member: true, role: 'member', joinedAt: null, askedAt: T0 });
+        const records: MetaRecord[] = [];
+        for await (const r of meta.exportRecords()) records.push(r);
+        const kinds = records.map((r) => r.kind);
+        assert.deepEqual(records[kinds.indexOf('app') + 1], { kind: 'membership-url', appId: 'app1', url: 'https://im.example/ferry' }, 'right after its app');
+        const states = records.filter((r) => r.kind === 'group-state');
+        assert.deepEqual(states, [
+          { kind: 'group-state', appId: 'app1', groupId: '610', version: 5, historyVisible: false, dismissedAt: null },
+          { kind: 'group-state', appId: 'app1', groupId: '612', version: null, historyVisible: true, dismissedAt: T0 + 10 },
+        ], 'only groups not in a new group\'s state');
+        assert.equal(kinds.indexOf('group-state'), kinds.indexOf('group') + 1, 'right after its group');
+        const members = records.filter((r) => r.kind === 'member' && r.groupId === '610');
+        assert.deepEqual(members.map((r) => r.kind === 'member' && [r.userId, r.joinedAt]), [['1', T0], ['2', T0 + 7], ['3', T0 + 9]]);
+        const clock = records.filter((r) => r.kind === 'membership-clock');
+        assert.ok(clock.some((c) => c.kind === 'membership-clock' && c.groupId === '610' && c.userId === '3' && c.at === T0 + 9), JSON.stringify(clock));
+        const events = records.filter((r) => r.kind === 'recorded-event');
+        assert.deepEqual(events.map((e) => e.kind === 'recorded-event' && e.event.type).sort(), ['group.dismissed', 'message.recalled'], 'a purge and a recall are recorded');
+        assert.ok(kinds.lastIndexOf('member') < kinds.indexOf('membership-clock'), 'members before the history');
+        assert.ok(!JSON.stringify(records).includes('askedAt'), 'the remembered answers are a cache: not exported');
+
+        // Into a second store, as migrate-store does; a second run adds nothing.
+        const target = await fresh();
+        try {
+          const to = target.store;
+          for (const r of records) assert.equal(await to.importRecord(r), true, `${r.kind} added`);
+          for (const r of records) assert.equal(await to.importRecord(r), false, `${r.kind} again: nothing new`);
+          assert.equal(await to.getMembershipUrl('app1'), 'https://im.example/ferry');
+          const listed = await to.listMembers('app1', '610');
+          assert.equal(listed?.version, 5);
+          assert.equal(listed?.historyVisible, false);
+          assert.deepEqual(listed?.members, [m('1', 'owner', T0), m('2', 'member', T0 + 7), m('3', 'member', T0 + 9)]);
+          assert.deepEqual(await to.getMembership('app1', '612', '1'), { dismissed: true, group: null, member: null, answer: null }, 'a dismissed group stays dismissed');
+          assert.equal((await to.getMembership('app1', '611', '8')).answer, null);
+          // The clock moved: an event older than the one applied stays ignored after the move.
+          assert.deepEqual(await to.applyMembershipChanges('app1', [{ type: 'member.left', groupId: '610', userId: '3', at: T0 + 8 }], T0 + 30), ['unchanged']);
+          assert.deepEqual(await to.applyMembershipChanges('app1', [{ type: 'message.recalled', urls: ['u1'], at: T0 + 3 }], T0 + 30), ['unchanged'], 'the recorded event moved');
+          assert.deepEqual((await to.listRecordedEvents('app1', 10)).map((e) => [e.type, e.at, e.receivedAt]), [
+            ['message.recalled', T0 + 3, T0 + 20],
+            ['group.dismissed', T0 + 10, T0 + 20],
+          ]);
+          // A group the target changed since keeps its own state.
+          await to.replaceMembers('app1', '611', [m('1', 'owner')], { version: 9, now: T0 });
+          assert.equal(await to.importRecord({ kind: 'group-state', appId: 'app1', groupId: '611', version: 2, historyVisible: false, dismissedAt: null }), false);
+          assert.equal((await to.listMembers('app1', '611'))?.version, 9);
+        } finally {
+          await target.dispose();
+        }
       });
 
       it('membership_url per app: null until set, back to null when cleared', async (meta) => {

@@ -41,6 +41,9 @@ let u3: Creds;
 let outsider: Creds;
 const files: { slot: Slot; bytes: Buffer; reader: () => Creds }[] = [];
 let avatar: { slot: Slot; bytes: Buffer };
+/** a group-78 file sent before 1003 joined, and when 1003 joined */
+let history: { slot: Slot; bytes: Buffer };
+let lateJoin: number;
 
 before(async () => {
   buildDist();
@@ -54,6 +57,25 @@ before(async () => {
   outsider = { appId: 'moving', token: await embedded.token('moving', '1009', { ttl_s: 3600 }) };
   await embedded.group('moving', '77', '1001');
   await embedded.member('moving', '77', '1003');
+  // Group 78: pushed with a version and join times, history hidden from later joiners: 1002
+  // was there before the file was sent, 1003 joined after it.
+  let push = await embedded.admin('PUT', '/admin/apps/moving/groups/78/members', { members: [{ user_id: '1001', role: 'owner', joined_at: 1 }, { user_id: '1002', joined_at: 2 }], version: 6 });
+  assert.equal(push.status, 200, JSON.stringify(push.body));
+  const early = await api<Slot>(embedded.url, '/file/upload/chat', { file_type: 200, to_id: '78', to_type: 2 }, u1);
+  history = { slot: early.body.data, bytes: Buffer.from('sent to group 78 before 1003 joined\n') };
+  const { postMultipart: post } = await import('../helpers/client.ts');
+  assert.equal((await post(history.slot.upload_url, history.bytes, { filename: 'h.txt' })).body.code, 200);
+  await new Promise((r) => setTimeout(r, 5));
+  lateJoin = Date.now();
+  push = await embedded.admin('PUT', '/admin/apps/moving/groups/78/members', {
+    members: [{ user_id: '1001', role: 'owner', joined_at: 1 }, { user_id: '1002', joined_at: 2 }, { user_id: '1003', joined_at: lateJoin }],
+    version: 7,
+  });
+  assert.equal(push.body.applied, true, JSON.stringify(push.body));
+  assert.equal((await embedded.admin('PATCH', '/admin/apps/moving/groups/78', { history_visible: false })).status, 200);
+  // A second app asks its own IM server: its membership_url moves with it.
+  await embedded.createApp('asking');
+  assert.equal((await embedded.admin('PATCH', '/admin/apps/asking', { membership_url: 'http://127.0.0.1:9/im' })).status, 200);
   const chat = Buffer.from('a chat file from the embedded days\n'.repeat(3000));
   files.push({ slot: await uploadChat(embedded.url, u1, 100, chat, '1002', 'old.txt'), bytes: chat, reader: () => u2 });
   const photo = await picture(900, 600);
@@ -89,16 +111,25 @@ test('migrate-store needs PostgreSQL and S3 settings and an embedded data folder
 test('everything moves, a scale-out Ferry serves it with the same rules, and a second run changes nothing', async () => {
   const first = await cli(target.env, 'migrate-store', '--from', dataDir);
   assert.equal(first.code, 0, first.stderr);
-  const report = JSON.parse(first.stdout) as { apps: number; groups: number; members: number; files: { copied: number; alreadyThere: number }; derivatives: { copied: number }; mismatched: string[] };
-  assert.deepEqual([report.apps, report.groups, report.members], [1, 1, 2]);
-  assert.deepEqual(report.files, { copied: 4, alreadyThere: 0 });
+  const report = JSON.parse(first.stdout) as {
+    apps: number;
+    groups: number;
+    members: number;
+    membership: { urls: number; groupStates: number };
+    files: { copied: number; alreadyThere: number };
+    derivatives: { copied: number };
+    mismatched: string[];
+  };
+  assert.deepEqual([report.apps, report.groups, report.members], [2, 2, 5]);
+  assert.deepEqual([report.membership.urls, report.membership.groupStates], [1, 1]);
+  assert.deepEqual(report.files, { copied: 5, alreadyThere: 0 });
   assert.equal(report.derivatives.copied, 1);
   assert.deepEqual(report.mismatched, []);
 
   const again = await cli(target.env, 'migrate-store', '--from', dataDir);
   assert.equal(again.code, 0, again.stderr);
   const second = JSON.parse(again.stdout) as typeof report;
-  assert.deepEqual(second.files, { copied: 0, alreadyThere: 4 });
+  assert.deepEqual(second.files, { copied: 0, alreadyThere: 5 });
 
   const f = await startTestFerry(target.env);
   try {
@@ -109,6 +140,22 @@ test('everything moves, a scale-out Ferry serves it with the same rules, and a s
       assert.deepEqual(Buffer.from(await res.arrayBuffer()), bytes);
       assert.equal((await getJson(onto(f, withCreds(slot.download_url, outsider)))).body.code, 10010, 'outsiders stay out');
     }
+    // Group 78's membership state moved: version, join times, history hidden, and the rule they make.
+    const g78 = await f.admin('GET', '/admin/apps/moving/groups/78/members');
+    assert.equal(g78.body.version, 7);
+    assert.equal(g78.body.history_visible, false);
+    assert.deepEqual(g78.body.members, [
+      { user_id: '1001', role: 'owner', joined_at: 1 },
+      { user_id: '1002', role: 'member', joined_at: 2 },
+      { user_id: '1003', role: 'member', joined_at: lateJoin },
+    ]);
+    const early = await fetch(onto(f, withCreds(history.slot.download_url, u2)));
+    assert.deepEqual(Buffer.from(await early.arrayBuffer()), history.bytes, 'a member from before the file reads it');
+    const late = await getJson(onto(f, withCreds(history.slot.download_url, u3)));
+    assert.equal(late.body.code, 10010, 'a later joiner does not: history stays hidden');
+    assert.match(String(late.body.message), /before you joined/);
+    assert.equal((await f.admin('PUT', '/admin/apps/moving/groups/78/members', { members: [{ user_id: '1001', role: 'owner' }], version: 7 })).body.applied, false, 'the push version moved');
+    assert.equal(await f.ferry.services.meta.getMembershipUrl('asking'), 'http://127.0.0.1:9/im');
     const face = await fetch(onto(f, withCreds(avatar.slot.download_url, outsider)));
     assert.deepEqual(Buffer.from(await face.arrayBuffer()), avatar.bytes, 'avatars stay readable app-wide');
     const made = f.ferry.services.media.stats.derivativesMade;

@@ -984,18 +984,25 @@ export class SqlMetaStore implements MetaStore {
         const { previousSecret, retiredSignKeys, revocations } = keyring;
         yield { kind: 'keyring', keyring: { appId: row.app_id, previousSecret, retiredSignKeys, revocations } };
       }
+      const membershipUrl = await this.getMembershipUrl(row.app_id);
+      if (membershipUrl) yield { kind: 'membership-url', appId: row.app_id, url: membershipUrl };
     }
     // Keyset pages: each page starts after the last key of the one before.
     for (let after = ['', '']; ; ) {
       const page = await this.db
         .selectFrom('groups')
-        .select(['app_id', 'group_id', 'owner_id'])
+        .select(['app_id', 'group_id', 'owner_id', 'version', 'history_visible', 'dismissed_at'])
         .where((eb) => eb.or([eb('app_id', '>', after[0]!), eb.and([eb('app_id', '=', after[0]!), eb('group_id', '>', after[1]!)])]))
         .orderBy('app_id')
         .orderBy('group_id')
         .limit(PAGE)
         .execute();
-      for (const g of page) yield { kind: 'group', group: { appId: g.app_id, groupId: g.group_id, ownerId: g.owner_id } };
+      for (const g of page) {
+        yield { kind: 'group', group: { appId: g.app_id, groupId: g.group_id, ownerId: g.owner_id } };
+        const state = { version: numOrNull(g.version), historyVisible: g.history_visible !== 0, dismissedAt: numOrNull(g.dismissed_at) };
+        // A new group's state needs no record: most groups have never been pushed with a version.
+        if (state.version !== null || !state.historyVisible || state.dismissedAt !== null) yield { kind: 'group-state', appId: g.app_id, groupId: g.group_id, ...state };
+      }
       if (page.length < PAGE) break;
       after = [page[page.length - 1]!.app_id, page[page.length - 1]!.group_id];
     }
@@ -1016,11 +1023,12 @@ export class SqlMetaStore implements MetaStore {
         .orderBy('user_id')
         .limit(PAGE)
         .execute();
-      for (const m of page) yield { kind: 'member', appId: m.app_id, groupId: m.group_id, userId: m.user_id, role: m.role as MemberRole };
+      for (const m of page) yield { kind: 'member', appId: m.app_id, groupId: m.group_id, userId: m.user_id, role: m.role as MemberRole, joinedAt: numOrNull(m.joined_at) };
       if (page.length < PAGE) break;
       const last = page[page.length - 1]!;
       after = [last.app_id, last.group_id, last.user_id];
     }
+    yield* this.exportMembershipHistory(PAGE);
     for (let after = ''; ; ) {
       const page = await this.db.selectFrom('files').selectAll().where('status', '=', 'ready').where('id', '>', after).orderBy('id').limit(PAGE).execute();
       for (const f of page) yield { kind: 'file', file: toFile(f) };
@@ -1078,10 +1086,15 @@ export class SqlMetaStore implements MetaStore {
       case 'member':
         res = await this.db
           .insertInto('group_members')
-          .values({ app_id: r.appId, group_id: r.groupId, user_id: r.userId, role: r.role })
+          .values({ app_id: r.appId, group_id: r.groupId, user_id: r.userId, role: r.role, joined_at: r.joinedAt ?? null })
           .onConflict((oc) => oc.columns(['app_id', 'group_id', 'user_id']).doNothing())
           .executeTakeFirst();
         break;
+      case 'membership-url':
+      case 'group-state':
+      case 'membership-clock':
+      case 'recorded-event':
+        return this.importMembershipRecord(r);
       case 'file':
         res = await this.db.insertInto('files').values(fileRow(r.file)).onConflict((oc) => oc.column('id').doNothing()).executeTakeFirst();
         // A store exported before references existed names no original reference: add it.
@@ -1104,6 +1117,91 @@ export class SqlMetaStore implements MetaStore {
           .executeTakeFirst();
         break;
       }
+    }
+    return Number(res.numInsertedOrUpdatedRows ?? 0n) > 0;
+  }
+
+  // ── membership: export and import (migrate-store) ──
+
+  /** The membership clock and the recorded events, keyset-paged like the rest of the export. */
+  private async *exportMembershipHistory(PAGE: number): AsyncIterable<MetaRecord> {
+    for (let after = ['', '', '']; ; ) {
+      const [a, g, u] = after as [string, string, string];
+      const page = await this.db
+        .selectFrom('membership_clock')
+        .selectAll()
+        .where((eb) =>
+          eb.or([
+            eb('app_id', '>', a),
+            eb.and([eb('app_id', '=', a), eb('group_id', '>', g)]),
+            eb.and([eb('app_id', '=', a), eb('group_id', '=', g), eb('user_id', '>', u)]),
+          ]),
+        )
+        .orderBy('app_id')
+        .orderBy('group_id')
+        .orderBy('user_id')
+        .limit(PAGE)
+        .execute();
+      for (const c of page) yield { kind: 'membership-clock', appId: c.app_id, groupId: c.group_id, userId: c.user_id, at: num(c.at) };
+      if (page.length < PAGE) break;
+      const last = page[page.length - 1]!;
+      after = [last.app_id, last.group_id, last.user_id];
+    }
+    for (let after = ['', '']; ; ) {
+      const page = await this.db
+        .selectFrom('recorded_events')
+        .selectAll()
+        .where((eb) => eb.or([eb('app_id', '>', after[0]!), eb.and([eb('app_id', '=', after[0]!), eb('event_key', '>', after[1]!)])]))
+        .orderBy('app_id')
+        .orderBy('event_key')
+        .limit(PAGE)
+        .execute();
+      for (const e of page) {
+        yield { kind: 'recorded-event', appId: e.app_id, eventKey: e.event_key, event: { type: e.type, payload: e.payload, at: num(e.at), receivedAt: num(e.received_at) } };
+      }
+      if (page.length < PAGE) break;
+      after = [page[page.length - 1]!.app_id, page[page.length - 1]!.event_key];
+    }
+  }
+
+  /** Like every import: added unless the target has it already (then the target's copy stays). */
+  private async importMembershipRecord(r: Extract<MetaRecord, { kind: 'membership-url' | 'group-state' | 'membership-clock' | 'recorded-event' }>): Promise<boolean> {
+    let res: { numInsertedOrUpdatedRows?: bigint; numUpdatedRows?: bigint };
+    switch (r.kind) {
+      case 'membership-url':
+        res = await this.db
+          .insertInto('membership_settings')
+          .values({ app_id: r.appId, membership_url: r.url })
+          .onConflict((oc) => oc.column('app_id').doNothing())
+          .executeTakeFirst();
+        break;
+      case 'group-state':
+        // Only onto a group still in a new group's state: one the target already changed (a
+        // push, an event, a dismissal since) keeps its own.
+        res = await this.db
+          .updateTable('groups')
+          .set({ version: r.version, history_visible: r.historyVisible ? 1 : 0, dismissed_at: r.dismissedAt })
+          .where('app_id', '=', r.appId)
+          .where('group_id', '=', r.groupId)
+          .where('version', 'is', null)
+          .where('history_visible', '=', 1)
+          .where('dismissed_at', 'is', null)
+          .executeTakeFirst();
+        return Number(res.numUpdatedRows ?? 0n) > 0;
+      case 'membership-clock':
+        res = await this.db
+          .insertInto('membership_clock')
+          .values({ app_id: r.appId, group_id: r.groupId, user_id: r.userId, at: r.at })
+          .onConflict((oc) => oc.columns(['app_id', 'group_id', 'user_id']).doNothing())
+          .executeTakeFirst();
+        break;
+      case 'recorded-event':
+        res = await this.db
+          .insertInto('recorded_events')
+          .values({ app_id: r.appId, event_key: r.eventKey, type: r.event.type, payload: r.event.payload, at: r.event.at, received_at: r.event.receivedAt })
+          .onConflict((oc) => oc.columns(['app_id', 'event_key']).doNothing())
+          .executeTakeFirst();
+        break;
     }
     return Number(res.numInsertedOrUpdatedRows ?? 0n) > 0;
   }
