@@ -22,6 +22,7 @@ import { scaleOutUpload } from './scaleout-upload.ts';
 import { scaleOutRedirect } from './scaleout-redirect.ts';
 import { scaleOutUploadRss } from './scaleout-upload-rss.ts';
 import { nginxVersion } from './lib/nginx.ts';
+import { deleteThroughput, downloadWithRecords } from './lifecycle.ts';
 import { killAllStarted, run, tmpDirFor } from './lib/proc.ts';
 import { table, writeJson } from './lib/report.ts';
 import { meets, ratioOf } from './lib/stats.ts';
@@ -48,6 +49,12 @@ const GROUPS: Group[] = [
     issue: 'Ferry scale-out',
     needs: [needScaleOutServices],
     comparisons: [scaleOutUpload, scaleOutRedirect, scaleOutUploadRss],
+  },
+  {
+    name: 'lifecycle',
+    issue: 'Files that can be taken back',
+    needs: [],
+    comparisons: [deleteThroughput, downloadWithRecords],
   },
 ];
 
