@@ -69,9 +69,10 @@ export const deleteThroughput: Comparison = {
     try {
       const user = await createUser(ferry);
       ctx.log(`  uploading ${n} files of 1 KiB`);
+      // FERRY_UPLOADS_PER_USER is 10 by default
       const urls = await pool(
         Array.from({ length: n }, (_, i) => i),
-        16,
+        8,
         (i) => upload(ferry, user, Buffer.concat([Buffer.from(`file ${i} `), randomBytes(1024)])),
       );
       if (objectsIn(dataDir) !== n) throw new Error(`expected ${n} objects before deleting, found ${objectsIn(dataDir)}`);
@@ -162,7 +163,10 @@ async function ferryWithRecords(ctx: BenchContext, name: string, records: number
   seed(dataDir, user.appId, records);
   ctx.log(`  ${name}: ${records} records seeded in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   const ferry = await startFerry({ dataDir, nodeArgs: ctx.ferryNodeArgs, env });
-  return { ferry, url: downloadUrlWithCreds({ download_url: downloadUrl, upload_url: '' }, user) };
+  // The restarted Ferry listens on another free port: the same URL, on its origin.
+  const moved = new URL(downloadUrl);
+  const url = `${ferry.url}${moved.pathname}${moved.search}`;
+  return { ferry, url: downloadUrlWithCreds({ download_url: url, upload_url: '' }, user) };
 }
 
 export const downloadWithRecords: Comparison = {

@@ -12,6 +12,8 @@ import type { Services } from '../../services.ts';
 import { appUsage, appView, changeSettings, KINDS } from '../../pipelines/app-settings.ts';
 
 const appParams = Type.Object({ app_id: Type.String() });
+/** MAX_URLS download_urls of a few hundred characters each: far above the admin API's 64 KiB */
+const URLS_BODY_LIMIT = 4 * 1024 * 1024;
 const userParams = Type.Object({ app_id: Type.String(), user_id: Type.String() });
 // Items are checked one by one: a malformed URL is a result of its own, not a failed request.
 const urls = Type.Array(Type.Unknown(), { minItems: 1, maxItems: MAX_URLS });
@@ -46,15 +48,15 @@ export function fileAdminRoutes(fastify: FastifyInstance, s: Services): void {
     lookupFile(s, appOf(req.params.app_id), req.query.url),
   );
 
-  app.post('/admin/apps/:app_id/files/delete', { schema: { params: appParams, body: deleteBody } }, async (req) =>
+  app.post('/admin/apps/:app_id/files/delete', { bodyLimit: URLS_BODY_LIMIT, schema: { params: appParams, body: deleteBody } }, async (req) =>
     deleteUrls(s, appOf(req.params.app_id), req.body.urls, { allCopies: req.body.all_copies }, 'admin-key'),
   );
 
-  app.post('/admin/apps/:app_id/files/quarantine', { schema: { params: appParams, body: quarantineBody } }, async (req) =>
+  app.post('/admin/apps/:app_id/files/quarantine', { bodyLimit: URLS_BODY_LIMIT, schema: { params: appParams, body: quarantineBody } }, async (req) =>
     quarantineUrls(s, appOf(req.params.app_id), req.body.urls, req.body.reason, 'admin-key'),
   );
 
-  app.post('/admin/apps/:app_id/files/release', { schema: { params: appParams, body: releaseBody } }, async (req) =>
+  app.post('/admin/apps/:app_id/files/release', { bodyLimit: URLS_BODY_LIMIT, schema: { params: appParams, body: releaseBody } }, async (req) =>
     releaseUrls(s, appOf(req.params.app_id), req.body.urls, 'admin-key'),
   );
 
