@@ -23,6 +23,7 @@ import { scaleOutUpload } from './scaleout-upload.ts';
 import { scaleOutRedirect } from './scaleout-redirect.ts';
 import { scaleOutUploadRss } from './scaleout-upload-rss.ts';
 import { nginxVersion } from './lib/nginx.ts';
+import { deleteThroughput, downloadWithRecords } from './lifecycle.ts';
 import { killAllStarted, run, tmpDirFor } from './lib/proc.ts';
 import { table, writeJson } from './lib/report.ts';
 import { meets, ratioOf } from './lib/stats.ts';
@@ -56,6 +57,12 @@ const GROUPS: Group[] = [
     needs: [],
     // membership-import-pg needs PostgreSQL (the scale-out services): skipped alone without it.
     comparisons: [groupDownload, importSqlite, importPostgres, asksBurst],
+  },
+  {
+    name: 'lifecycle',
+    issue: 'Files that can be taken back',
+    needs: [],
+    comparisons: [deleteThroughput, downloadWithRecords],
   },
 ];
 

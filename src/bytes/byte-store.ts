@@ -124,4 +124,10 @@ export interface ByteStore {
   locator(key: string): string;
   readonly presigner?: Presigner;
   readonly directUploads?: DirectUploads;
+  /**
+   * Abort the multipart uploads Ferry started (under its own keys) before `before` (epoch ms)
+   * and never finished, which the store would otherwise keep (and bill) forever; returns how
+   * many. Only stores that write in parts declare it (S3); the janitor asks for it.
+   */
+  abortStaleUploads?(before: number): Promise<number>;
 }

@@ -12,6 +12,7 @@ export class CachedByteStore implements ByteStore {
   private readonly idsOf = new Map<string, Set<string>>();
   readonly presigner?: Presigner;
   readonly directUploads?: DirectUploads;
+  readonly abortStaleUploads?: (before: number) => Promise<number>;
 
   constructor(
     private readonly inner: ByteStore & { readSmall(key: string, range: ByteRange): Promise<Buffer> },
@@ -19,6 +20,7 @@ export class CachedByteStore implements ByteStore {
   ) {
     this.presigner = inner.presigner;
     this.directUploads = inner.directUploads;
+    this.abortStaleUploads = inner.abortStaleUploads?.bind(inner);
     this.cache = new LRUCache<string, Buffer>({
       maxSize: budgetBytes,
       // One object may take a sixteenth of the budget at most: a few large ones must not push

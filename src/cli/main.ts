@@ -11,6 +11,7 @@ import type { MetaStore } from '../meta/meta-store.ts';
 import type { TokenPolicy } from '../config.ts';
 import { keyCommands } from './keys.ts';
 import { listCommands } from './lists.ts';
+import { fileCommands } from './files.ts';
 
 /** A refusal of the command line itself (exit 2), one line on stderr. */
 class CliError extends Error {}
@@ -84,6 +85,7 @@ program
   .action((o: { app: string; group: string; owner: string }) => withAdmin((a) => a.putGroup(o.app, o.group, { owner_id: o.owner })));
 
 listCommands(program);
+fileCommands(program);
 
 const member = program.command('member').description('manage group members');
 member

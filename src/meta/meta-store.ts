@@ -374,8 +374,12 @@ export interface MetaStore {
    */
   deleteRef(appId: string, refId: string, now: number): Promise<RefDeletion | null>;
   listDerivatives(fileId: string): Promise<DerivativeRecord[]>;
-  /** The bytes of a purging file are gone: drop its derivative records, mark it deleted. */
-  finishPurge(fileId: string): Promise<void>;
+  /**
+   * The bytes of a purging file are gone: drop its derivative records, mark it deleted. true
+   * for the one caller that did it (a janitor retry and a delete may race on the same file; only
+   * one takes its bytes off the usage counters).
+   */
+  finishPurge(fileId: string): Promise<boolean>;
   /** Files whose purge did not finish (the store failed), for the janitor. */
   listPurging(limit: number): Promise<FileRecord[]>;
   /** Quarantine the bytes with this hash in the app: every reference of every file holding them. false when already quarantined. */
@@ -402,9 +406,12 @@ export interface MetaStore {
   appendAudit(entry: AuditEntry): Promise<void>;
   /** Newest first, with ids below `before` when given. */
   listAudit(appId: string, before: string | null, limit: number): Promise<AuditEntry[]>;
-  /** Ready files of these file types (kind 'chat') or avatars, completed before `before`. */
+  /** Ready files of these file types (kind 'chat') or avatars, completed before `before`, oldest first; quarantined bytes (kept for review) left out. */
   listFilesCompletedBefore(appId: string, which: { fileTypes: number[] } | { avatars: true }, before: number, limit: number): Promise<FileRecord[]>;
-  /** Ready avatars completed before `before` that are not among their owner's (user or group) latest two. */
+  /**
+   * Ready avatars that were already behind their owner's (user or group) latest two at `before`:
+   * two newer ones had been completed by then. Quarantined bytes left out.
+   */
   listSupersededAvatars(before: number, limit: number): Promise<FileRecord[]>;
 
   /**

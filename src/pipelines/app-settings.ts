@@ -5,7 +5,7 @@ import { Codes, FerryError, badParam } from '../errors.ts';
 import { checkMembershipUrl, ConfigError } from '../config.ts';
 import type { FileRecord, UsageKind } from '../meta/meta-store.ts';
 import type { Services } from '../services.ts';
-import { dayOf } from './lifecycle.ts';
+import { audit, dayOf, type Actor } from './lifecycle.ts';
 
 export const KINDS: readonly UsageKind[] = ['chat', 'voice', 'image', 'video', 'shared', 'avatar'];
 
@@ -60,6 +60,41 @@ export async function patchSettings(s: Pick<Services, 'meta'>, appId: string, pa
   const { membership_url: _kept, ...stored } = next;
   await s.meta.putAppSettings(appId, JSON.stringify(stored));
   return next;
+}
+
+/** An app as GET/PATCH /admin/apps/:app_id (and the CLI's `app set`) show it. */
+export async function appView(s: Pick<Services, 'meta'>, app: { appId: string; createdAt: number }): Promise<{ app_id: string; created_at: number; settings: AppSettings }> {
+  return { app_id: app.appId, created_at: app.createdAt, settings: await loadSettings(s, app.appId) };
+}
+
+/** PATCH /admin/apps/:app_id and `ferry app set`: apply, write to the audit log, show the result. */
+export async function changeSettings(s: Pick<Services, 'meta'>, app: { appId: string; createdAt: number }, patch: SettingsPatch, actor: Actor) {
+  const settings = await patchSettings(s, app.appId, patch);
+  await audit(s.meta, app.appId, actor, 'app.settings', app.appId, patch);
+  return { app_id: app.appId, created_at: app.createdAt, settings };
+}
+
+/** heaviest users listed by GET …/usage */
+const TOP_USERS = 20;
+
+/** GET /admin/apps/:app_id/usage and `ferry usage`: bytes and files by kind, and the heaviest users. */
+export async function appUsage(s: Pick<Services, 'meta'>, appId: string) {
+  const rows = await s.meta.getUsage(appId);
+  const byKind: Record<string, { bytes: number; files: number }> = {};
+  const users = new Map<string, { user_id: string; bytes: number; files: number }>();
+  for (const r of rows) {
+    if (r.userId === '*') {
+      byKind[r.kind] = { bytes: r.bytes, files: r.files };
+      continue;
+    }
+    const u = users.get(r.userId) ?? { user_id: r.userId, bytes: 0, files: 0 };
+    u.bytes += r.bytes;
+    u.files += r.files;
+    users.set(r.userId, u);
+  }
+  const total = Object.values(byKind).reduce((t, k) => ({ bytes: t.bytes + k.bytes, files: t.files + k.files }), { bytes: 0, files: 0 });
+  const heaviest = [...users.values()].filter((u) => u.bytes > 0).sort((x, y) => y.bytes - x.bytes || x.user_id.localeCompare(y.user_id)).slice(0, TOP_USERS);
+  return { app_id: appId, ...total, by_kind: byKind, heaviest_users: heaviest };
 }
 
 /** What a quota leaves for one more upload of this user, and which quota binds (null: none). */

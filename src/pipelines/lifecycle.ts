@@ -16,6 +16,12 @@ import { parseObjectName } from './ready-file.ts';
 /** Who did it, as the audit log says: the admin key, a signed event, the janitor, or a user. */
 export type Actor = 'admin-key' | 'event' | 'janitor' | `user:${string}`;
 
+/**
+ * What these pipelines use of the services: the stores, the apps' keys, the public URLs and the
+ * derivative cache. The CLI and the janitor build no more than this.
+ */
+export type LifecycleServices = Pick<Services, 'meta' | 'bytes' | 'apps' | 'log' | 'urls' | 'knownDerivatives'>;
+
 /** At most this many URLs in one request: a bigger job is many requests (or the user erasure). */
 export const MAX_URLS = 1000;
 /** Erasure and retention work through references this many at a time. */
@@ -69,14 +75,14 @@ export async function audit(meta: MetaStore, appId: string, actor: Actor, action
   });
 }
 
-async function keysOf(s: Services, appId: string): Promise<AppKeys> {
+async function keysOf(s: LifecycleServices, appId: string): Promise<AppKeys> {
   const keys = await s.apps.get(appId);
   if (!keys) throw new FerryError(Codes.APP_NOT_FOUND, `app ${appId} not found`);
   return keys;
 }
 
 /** Which reference a download_url, bare file_sign or avatar object_name names, or why none. */
-async function resolveRef(s: Services, keys: AppKeys, raw: unknown): Promise<{ ref: FileRef } | { result: 'not-found' | 'invalid'; error: string }> {
+async function resolveRef(s: LifecycleServices, keys: AppKeys, raw: unknown): Promise<{ ref: FileRef } | { result: 'not-found' | 'invalid'; error: string }> {
   if (typeof raw !== 'string' || raw.trim() === '') return { result: 'invalid', error: 'not a download_url, file_sign or object_name' };
   if (raw.length > 8192) return { result: 'invalid', error: 'too long' };
   let refId: string;
@@ -101,7 +107,8 @@ function checkUrls(urls: unknown): string[] {
  * and take its bytes off the usage counters. A store failure leaves the file purging (its URLs
  * are refused already); the janitor tries again. true when the bytes are gone.
  */
-export async function purgeBytes(s: Services, file: FileRecord): Promise<boolean> {
+export async function purgeBytes(s: LifecycleServices, file: FileRecord): Promise<boolean> {
+  let finished: boolean;
   try {
     const derivatives = await s.meta.listDerivatives(file.id);
     for (const d of derivatives) {
@@ -109,31 +116,43 @@ export async function purgeBytes(s: Services, file: FileRecord): Promise<boolean
       s.knownDerivatives.delete(`${file.id}/${d.variant}`);
     }
     await s.bytes.delete(file.storageKey);
-    await s.meta.finishPurge(file.id);
+    finished = await s.meta.finishPurge(file.id);
   } catch (err) {
     s.log.warn({ err, file: file.id }, 'could not remove the bytes of a deleted file; the janitor will retry');
     return false;
   }
-  if (file.completedAt !== null && file.size !== null) {
+  // Only the caller that finished the purge counts it (a janitor retry may race a delete).
+  if (finished && file.completedAt !== null && file.size !== null) {
     await s.meta.addUsage(file.appId, file.ownerId, usageKindOf(file), -file.size, -1, null).catch((err: unknown) => s.log.warn({ err }, 'usage not updated'));
   }
   return true;
 }
 
-async function deleteOne(s: Services, appId: string, refId: string): Promise<RefDeletion | null> {
+async function deleteOne(s: LifecycleServices, appId: string, refId: string): Promise<RefDeletion | null> {
   const done = await s.meta.deleteRef(appId, refId, Date.now());
   if (done?.purge) await purgeBytes(s, done.purge);
   return done;
 }
 
 /** Delete one reference by id (a group shared file's); the bytes go if it was the last. */
-export async function deleteReference(s: Services, appId: string, refId: string): Promise<void> {
+export async function deleteReference(s: LifecycleServices, appId: string, refId: string): Promise<void> {
   await deleteOne(s, appId, refId);
 }
 
+/**
+ * Delete every reference of a file, wherever it was forwarded (retention, superseded avatars):
+ * how many this call deleted, and whether the file's last reference went with it.
+ */
+export async function deleteEveryRef(s: LifecycleServices, file: FileRecord): Promise<{ copies: number; bytesRemoved: boolean }> {
+  return deleteEach(s, file.appId, await s.meta.listRefsOfFile(file.id));
+}
+
 /** Delete references; with allCopies every reference of the same file (every forward) too. */
-async function deleteRefs(s: Services, appId: string, ref: FileRef, allCopies: boolean): Promise<{ copies: number; bytesRemoved: boolean }> {
-  const targets = allCopies ? await s.meta.listRefsOfFile(ref.fileId) : [ref];
+async function deleteRefs(s: LifecycleServices, appId: string, ref: FileRef, allCopies: boolean): Promise<{ copies: number; bytesRemoved: boolean }> {
+  return deleteEach(s, appId, allCopies ? await s.meta.listRefsOfFile(ref.fileId) : [ref]);
+}
+
+async function deleteEach(s: LifecycleServices, appId: string, targets: FileRef[]): Promise<{ copies: number; bytesRemoved: boolean }> {
   let copies = 0;
   let bytesRemoved = false;
   for (const r of targets) {
@@ -146,7 +165,7 @@ async function deleteRefs(s: Services, appId: string, ref: FileRef, allCopies: b
 }
 
 /** POST /admin/apps/:app_id/files/delete and message.recalled. */
-export async function deleteUrls(s: Services, appId: string, rawUrls: unknown, opts: { allCopies?: boolean }, actor: Actor): Promise<{ results: UrlResult[] }> {
+export async function deleteUrls(s: LifecycleServices, appId: string, rawUrls: unknown, opts: { allCopies?: boolean }, actor: Actor): Promise<{ results: UrlResult[] }> {
   const urls = checkUrls(rawUrls);
   const keys = await keysOf(s, appId);
   const results: UrlResult[] = [];
@@ -165,11 +184,11 @@ export async function deleteUrls(s: Services, appId: string, rawUrls: unknown, o
 }
 
 /** The events hook's message.recalled: the URLs it names are deleted (their forwards stay). */
-export function recall(s: Services, appId: string, urls: string[], actor: Actor = 'event'): Promise<{ results: UrlResult[] }> {
+export function recall(s: LifecycleServices, appId: string, urls: string[], actor: Actor = 'event'): Promise<{ results: UrlResult[] }> {
   return deleteUrls(s, appId, urls, { allCopies: false }, actor);
 }
 
-async function deleteAllBy(s: Services, appId: string, by: { fromId: string } | { toType: 1 | 2; toId: string }): Promise<number> {
+async function deleteAllBy(s: LifecycleServices, appId: string, by: { fromId: string } | { toType: 1 | 2; toId: string }): Promise<number> {
   let deleted = 0;
   for (let after = ''; ; ) {
     const page = await s.meta.listRefsBy(appId, by, after, BATCH);
@@ -180,7 +199,7 @@ async function deleteAllBy(s: Services, appId: string, by: { fromId: string } | 
 }
 
 /** DELETE /admin/apps/:app_id/users/:user_id/files and user.deleted: every URL the user sent. */
-export async function eraseUser(s: Services, appId: string, userId: string, actor: Actor): Promise<{ deleted: number }> {
+export async function eraseUser(s: LifecycleServices, appId: string, userId: string, actor: Actor): Promise<{ deleted: number }> {
   await keysOf(s, appId);
   const deleted = await deleteAllBy(s, appId, { fromId: userId });
   await audit(s.meta, appId, actor, 'user.erase', userId, { deleted });
@@ -188,21 +207,21 @@ export async function eraseUser(s: Services, appId: string, userId: string, acto
 }
 
 /** group.dismissed with purge_files: every URL sent to the group. */
-export async function purgeGroupFiles(s: Services, appId: string, groupId: string, actor: Actor): Promise<{ deleted: number }> {
+export async function purgeGroupFiles(s: LifecycleServices, appId: string, groupId: string, actor: Actor): Promise<{ deleted: number }> {
   await keysOf(s, appId);
   const deleted = await deleteAllBy(s, appId, { toType: 2, toId: groupId });
   await audit(s.meta, appId, actor, 'group.purge', groupId, { deleted });
   return { deleted };
 }
 
-async function fileOfRef(s: Services, appId: string, url: string, ref: FileRef): Promise<{ file: FileRecord & { sha256: string } } | UrlResult> {
+async function fileOfRef(s: LifecycleServices, appId: string, url: string, ref: FileRef): Promise<{ file: FileRecord & { sha256: string } } | UrlResult> {
   const file = await s.meta.getFile(appId, ref.fileId);
   if (!file || file.sha256 === null) return { url, result: 'not-uploaded', error: 'the file has no bytes yet' };
   return { file: file as FileRecord & { sha256: string } };
 }
 
 /** POST /admin/apps/:app_id/files/quarantine: every copy of the bytes is refused; they are kept. */
-export async function quarantineUrls(s: Services, appId: string, rawUrls: unknown, reason: string, actor: Actor): Promise<{ results: UrlResult[] }> {
+export async function quarantineUrls(s: LifecycleServices, appId: string, rawUrls: unknown, reason: string, actor: Actor): Promise<{ results: UrlResult[] }> {
   const urls = checkUrls(rawUrls);
   const keys = await keysOf(s, appId);
   const results: UrlResult[] = [];
@@ -229,7 +248,7 @@ export async function quarantineUrls(s: Services, appId: string, rawUrls: unknow
 }
 
 /** POST /admin/apps/:app_id/files/release */
-export async function releaseUrls(s: Services, appId: string, rawUrls: unknown, actor: Actor): Promise<{ results: UrlResult[] }> {
+export async function releaseUrls(s: LifecycleServices, appId: string, rawUrls: unknown, actor: Actor): Promise<{ results: UrlResult[] }> {
   const urls = checkUrls(rawUrls);
   const keys = await keysOf(s, appId);
   const results: UrlResult[] = [];
@@ -252,20 +271,20 @@ export async function releaseUrls(s: Services, appId: string, rawUrls: unknown, 
 }
 
 /** Refuses bytes that are quarantined in the app (called before an upload is committed). */
-export async function refuseQuarantined(s: Services, appId: string, sha256: string): Promise<void> {
+export async function refuseQuarantined(s: LifecycleServices, appId: string, sha256: string): Promise<void> {
   if (await s.meta.getQuarantine(appId, sha256)) {
     throw new FerryError(Codes.FILE_QUARANTINED, 'these bytes are quarantined by the operator and cannot be uploaded');
   }
 }
 
 /** Add a finished upload to the usage counters; best effort, it never fails the upload. */
-export async function countUpload(s: Services, file: FileRecord, size: number): Promise<void> {
+export async function countUpload(s: LifecycleServices, file: FileRecord, size: number): Promise<void> {
   const now = Date.now();
   await s.meta.addUsage(file.appId, file.ownerId, usageKindOf(file), size, 1, dayOf(now)).catch((err: unknown) => s.log.warn({ err }, 'usage not updated'));
 }
 
 /** The download_url of a reference, as a client would use it (a fresh sign naming the same reference). */
-export function urlOfRef(s: Services, keys: AppKeys, file: FileRecord, r: FileRef): string {
+export function urlOfRef(s: LifecycleServices, keys: AppKeys, file: FileRecord, r: FileRef): string {
   if (file.kind !== 'chat') return s.urls.avatarDownload(file.id);
   const claims = { fid: file.id, from_id: r.fromId, to_id: r.toId ?? '0', to_type: r.toType ?? 1, ft: r.fileType };
   return s.urls.chatDownload(mintSign(keys, r.id === file.id ? claims : { ...claims, rid: r.id }));
@@ -274,7 +293,7 @@ export function urlOfRef(s: Services, keys: AppKeys, file: FileRecord, r: FileRe
 const conversationOf = (r: { toId: string | null; toType: 1 | 2 | null }) => (r.toType === null ? null : { to_id: r.toId, to_type: r.toType });
 
 /** GET /admin/apps/:app_id/files?url= */
-export async function lookupFile(s: Services, appId: string, url: string): Promise<Record<string, unknown>> {
+export async function lookupFile(s: LifecycleServices, appId: string, url: string): Promise<Record<string, unknown>> {
   const keys = await keysOf(s, appId);
   const found = await resolveRef(s, keys, url);
   if (!('ref' in found)) throw new FerryError(found.result === 'invalid' ? Codes.BAD_PARAM : Codes.NOT_FOUND, `url: ${found.error}`);
@@ -320,7 +339,7 @@ export async function lookupFile(s: Services, appId: string, url: string): Promi
 }
 
 /** What the events hook calls (Services.lifecycle): recalls, erasures and group purges by event. */
-export function lifecycleHooks(s: Services): LifecycleHooks {
+export function lifecycleHooks(s: LifecycleServices): LifecycleHooks {
   return {
     recall: async (appId, urls) => void (await recall(s, appId, urls, 'event')),
     eraseUser: async (appId, userId) => void (await eraseUser(s, appId, userId, 'event')),

@@ -18,6 +18,8 @@ export interface ByteStoreCapabilities {
   readSmall: boolean;
   presigner: boolean;
   directUploads: boolean;
+  /** abortStaleUploads: the store writes in parts and can abort the uploads it never finished */
+  abortStaleUploads: boolean;
   /** what locator() gives for a key: s3://bucket/KEY or local:///KEY */
   locatorPrefix: string;
 }
@@ -32,6 +34,8 @@ export interface ByteStoreHarness {
   partBytes?: number;
   /** Bytes on their way in that are no object yet (tmp files, open multipart uploads, spooled parts). */
   staged(): Promise<string[]>;
+  /** Start a multipart upload at key and leave it unfinished (a node that died mid-upload); stores that declare abortStaleUploads. */
+  openUpload?(key: string): Promise<void>;
   /** close the store and drop what the factory created */
   dispose(): Promise<void>;
 }
@@ -96,6 +100,7 @@ export function byteStoreContract(name: string, fresh: ByteStoreFactory): void {
         const direct = h.store.directUploads;
         const hasDirect = ['presignPut', 'uploadKey', 'uploaded', 'adopt', 'deleteUploadsBefore'].every((m) => typeof (direct as Record<string, unknown> | undefined)?.[m] === 'function');
         assert.equal(hasDirect, h.capabilities.directUploads, 'directUploads');
+        assert.equal(typeof h.store.abortStaleUploads === 'function', h.capabilities.abortStaleUploads, 'abortStaleUploads');
       });
 
       it('locates an object for outside readers (the image service) by its key', async (h) => {
@@ -361,6 +366,19 @@ export function byteStoreContract(name: string, fresh: ByteStoreFactory): void {
         assert.equal(await direct.uploaded(a), null);
         assert.equal(await direct.uploaded(b), null);
         assert.equal((await readAll(await h.store.read(served))).toString(), 'a served object');
+      });
+
+      it('abortStaleUploads aborts the unfinished uploads started before the time, and nothing else', async (h) => {
+        if (!h.store.abortStaleUploads || !h.openUpload) return;
+        const [stale, served] = [key(), key()];
+        await h.openUpload(stale);
+        await put(h.store, served, Buffer.from('a finished object'));
+        assert.equal(await h.store.abortStaleUploads(Date.now() - 3600_000), 0, 'nothing that old');
+        assert.equal((await h.staged()).length, 1, 'the unfinished upload is still open');
+        assert.equal(await h.store.abortStaleUploads(Date.now() + 60_000), 1);
+        assert.deepEqual(await h.staged(), []);
+        assert.equal(await h.store.abortStaleUploads(Date.now() + 60_000), 0, 'aborting again finds nothing');
+        assert.equal((await readAll(await h.store.read(served))).toString(), 'a finished object');
       });
     });
   });

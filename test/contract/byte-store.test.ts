@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
+import { CreateMultipartUploadCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import { loadConfig } from '../../src/config.ts';
 import { CachedByteStore } from '../../src/bytes/cached-store.ts';
 import { LocalByteStore } from '../../src/bytes/local/local-store.ts';
@@ -48,8 +48,11 @@ if (isScaleOut(env)) {
     }
     return {
       store,
-      capabilities: { readSmall: false, presigner: true, directUploads: true, locatorPrefix: `${config.store!}/` },
+      capabilities: { readSmall: false, presigner: true, directUploads: true, abortStaleUploads: true, locatorPrefix: `${config.store!}/` },
       partBytes: partSize,
+      async openUpload(k) {
+        await s3.send(new CreateMultipartUploadCommand({ Bucket: config.store!.slice('s3://'.length), Key: k }));
+      },
       async staged() {
         const res = await s3.send(new ListMultipartUploadsCommand({ Bucket: config.store!.slice('s3://'.length) }));
         const open = (res.Uploads ?? []).map((u) => `multipart upload of ${u.Key}`);
@@ -70,7 +73,7 @@ if (isScaleOut(env)) {
     await store.init();
     return {
       store,
-      capabilities: { readSmall: true, presigner: false, directUploads: false, locatorPrefix: 'local:///' },
+      capabilities: { readSmall: true, presigner: false, directUploads: false, abortStaleUploads: false, locatorPrefix: 'local:///' },
       staged: async () => filesUnder(path.join(dir, 'objects', '.tmp')),
       async dispose() {
         await store.close();

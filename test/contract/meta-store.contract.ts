@@ -776,7 +776,8 @@ export function metaStoreContract(name: string, fresh: MetaStoreFactory): void {
         assert.deepEqual((await meta.listPurging(10)).map((x) => x.id), [f.id]);
         await meta.putDerivative({ fileId: f.id, variant: 'thumb', storageKey: 'd/1', size: 1, sha256: 'a', contentType: 'image/jpeg', createdAt: T0 });
         assert.equal((await meta.listDerivatives(f.id)).length, 1);
-        await meta.finishPurge(f.id);
+        assert.equal(await meta.finishPurge(f.id), true);
+        assert.equal(await meta.finishPurge(f.id), false, 'only one caller finishes a purge (a janitor retry racing a delete)');
         assert.deepEqual(await meta.listDerivatives(f.id), []);
         assert.equal((await meta.getFile('app1', f.id))?.status, 'deleted');
         assert.deepEqual(await meta.listPurging(10), []);
@@ -881,7 +882,12 @@ export function metaStoreContract(name: string, fresh: MetaStoreFactory): void {
         }
         const gone = await meta.listSupersededAvatars(T0 + 10_000, 10);
         assert.deepEqual(gone.map((f) => f.id).sort(), [avatars[0]!.id, avatars[1]!.id].sort());
+        // At T0 + 2500 only avatars 1 and 2 were newer than avatar 0: avatar 1 was not superseded yet.
+        assert.deepEqual((await meta.listSupersededAvatars(T0 + 2500, 10)).map((f) => f.id), [avatars[0]!.id], 'superseded as of the line');
         assert.deepEqual((await meta.listFilesCompletedBefore('app1', { avatars: true }, T0 + 1, 10)).map((f) => f.id), [avatars[0]!.id]);
+        await meta.quarantine('app1', done.sha256, 'review', T0);
+        assert.deepEqual(await meta.listSupersededAvatars(T0 + 10_000, 10), [], 'quarantined bytes are kept for review');
+        assert.deepEqual(await meta.listFilesCompletedBefore('app1', { fileTypes: [102] }, T0 + 2000, 10), [], 'quarantined bytes are kept for review');
       });
     });
 

@@ -253,3 +253,14 @@ test('an avatar can be deleted by its object_name', async () => {
   const res = await getJson(withCreds(avatar.body.data.download_url, t['2']!));
   assert.equal(res.body.code, 60050);
 });
+
+test('a request may carry the full 1000 download_urls of ordinary length', async () => {
+  const url = await uploadChat(f.url, t['1']!, { to_id: '2' }, unique('one of many'));
+  const padded = Array.from({ length: 999 }, (_, i) => `${f.url}/file/download/chat?file_sign=${'x'.repeat(400)}${i}`);
+  const r = await del([...padded, url]);
+  assert.equal(r.status, 200, JSON.stringify(r.body).slice(0, 300));
+  const out = results(r);
+  assert.equal(out.length, 1000);
+  assert.equal(out[0]!.result, 'invalid');
+  assert.equal(out[999]!.result, 'deleted');
+});

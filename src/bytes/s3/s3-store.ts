@@ -6,11 +6,13 @@
 import type { Readable } from 'node:stream';
 import type { Config } from '../../config.ts';
 import {
+  AbortMultipartUploadCommand,
   CopyObjectCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
+  ListMultipartUploadsCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
@@ -78,6 +80,9 @@ function isPreconditionFailed(err: unknown): boolean {
   if (!(err instanceof S3ServiceException)) return false;
   return err.name === 'PreconditionFailed' || err.$metadata.httpStatusCode === 412;
 }
+
+/** Ferry writes in parts only under these prefixes (files, derivatives): other uploads in the bucket are not its own. */
+const MULTIPART_PREFIXES = ['files/', 'derived/'];
 
 /** Direct PUTs land under this prefix, never where Ferry serves from (see DirectUploads). */
 const UPLOADS_PREFIX = 'incoming/';
@@ -309,6 +314,36 @@ export class S3ByteStore implements ByteStore, Presigner, DirectUploads {
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
     return deleted;
+  }
+
+  async abortStaleUploads(before: number): Promise<number> {
+    let aborted = 0;
+    for (const prefix of MULTIPART_PREFIXES) {
+      let keyMarker: string | undefined;
+      let uploadIdMarker: string | undefined;
+      do {
+        let page;
+        try {
+          page = await this.client.send(new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: prefix, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }));
+        } catch (err) {
+          throw storageError('list uploads', err);
+        }
+        for (const u of page.Uploads ?? []) {
+          if (!u.Key || !u.UploadId || !u.Initiated || u.Initiated.getTime() >= before) continue;
+          try {
+            await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: u.Key, UploadId: u.UploadId }));
+            aborted++;
+          } catch (err) {
+            // finished or aborted meanwhile (by the node writing it, or another janitor)
+            if (!(err instanceof S3ServiceException && (err.name === 'NoSuchUpload' || err.$metadata.httpStatusCode === 404))) throw storageError('abort upload', err);
+          }
+        }
+        const more = page.IsTruncated === true;
+        keyMarker = more ? page.NextKeyMarker : undefined;
+        uploadIdMarker = more ? page.NextUploadIdMarker : undefined;
+      } while (keyMarker);
+    }
+    return aborted;
   }
 
   async ping(): Promise<void> {

@@ -7,11 +7,13 @@ import { Type } from 'typebox';
 import { AdminError } from '../../admin/admin-service.ts';
 import { isValidAppId } from '../../auth/credentials.ts';
 import { canonicalId } from '../../ids.ts';
-import { audit, deleteUrls, eraseUser, lookupFile, MAX_URLS, quarantineUrls, releaseUrls } from '../../pipelines/lifecycle.ts';
+import { deleteUrls, eraseUser, lookupFile, MAX_URLS, quarantineUrls, releaseUrls } from '../../pipelines/lifecycle.ts';
 import type { Services } from '../../services.ts';
-import { KINDS, loadSettings, patchSettings } from '../../pipelines/app-settings.ts';
+import { appUsage, appView, changeSettings, KINDS } from '../../pipelines/app-settings.ts';
 
 const appParams = Type.Object({ app_id: Type.String() });
+/** MAX_URLS download_urls of a few hundred characters each: far above the admin API's 64 KiB */
+const URLS_BODY_LIMIT = 4 * 1024 * 1024;
 const userParams = Type.Object({ app_id: Type.String(), user_id: Type.String() });
 // Items are checked one by one: a malformed URL is a result of its own, not a failed request.
 const urls = Type.Array(Type.Unknown(), { minItems: 1, maxItems: MAX_URLS });
@@ -34,8 +36,6 @@ const settingsBody = Type.Object(
   },
   { additionalProperties: false },
 );
-/** heaviest users listed by GET …/usage */
-const TOP_USERS = 20;
 
 export function fileAdminRoutes(fastify: FastifyInstance, s: Services): void {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
@@ -48,15 +48,15 @@ export function fileAdminRoutes(fastify: FastifyInstance, s: Services): void {
     lookupFile(s, appOf(req.params.app_id), req.query.url),
   );
 
-  app.post('/admin/apps/:app_id/files/delete', { schema: { params: appParams, body: deleteBody } }, async (req) =>
+  app.post('/admin/apps/:app_id/files/delete', { bodyLimit: URLS_BODY_LIMIT, schema: { params: appParams, body: deleteBody } }, async (req) =>
     deleteUrls(s, appOf(req.params.app_id), req.body.urls, { allCopies: req.body.all_copies }, 'admin-key'),
   );
 
-  app.post('/admin/apps/:app_id/files/quarantine', { schema: { params: appParams, body: quarantineBody } }, async (req) =>
+  app.post('/admin/apps/:app_id/files/quarantine', { bodyLimit: URLS_BODY_LIMIT, schema: { params: appParams, body: quarantineBody } }, async (req) =>
     quarantineUrls(s, appOf(req.params.app_id), req.body.urls, req.body.reason, 'admin-key'),
   );
 
-  app.post('/admin/apps/:app_id/files/release', { schema: { params: appParams, body: releaseBody } }, async (req) =>
+  app.post('/admin/apps/:app_id/files/release', { bodyLimit: URLS_BODY_LIMIT, schema: { params: appParams, body: releaseBody } }, async (req) =>
     releaseUrls(s, appOf(req.params.app_id), req.body.urls, 'admin-key'),
   );
 
@@ -72,37 +72,13 @@ export function fileAdminRoutes(fastify: FastifyInstance, s: Services): void {
     return app;
   };
 
-  app.get('/admin/apps/:app_id', { schema: { params: appParams } }, async (req) => {
-    const a = await existing(req.params.app_id);
-    return { app_id: a.appId, created_at: a.createdAt, settings: await loadSettings(s, a.appId) };
-  });
+  app.get('/admin/apps/:app_id', { schema: { params: appParams } }, async (req) => appView(s, await existing(req.params.app_id)));
 
-  app.patch('/admin/apps/:app_id', { schema: { params: appParams, body: settingsBody } }, async (req) => {
-    const a = await existing(req.params.app_id);
-    const settings = await patchSettings(s, a.appId, req.body);
-    await audit(s.meta, a.appId, 'admin-key', 'app.settings', a.appId, req.body);
-    return { app_id: a.appId, created_at: a.createdAt, settings };
-  });
+  app.patch('/admin/apps/:app_id', { schema: { params: appParams, body: settingsBody } }, async (req) =>
+    changeSettings(s, await existing(req.params.app_id), req.body, 'admin-key'),
+  );
 
-  app.get('/admin/apps/:app_id/usage', { schema: { params: appParams } }, async (req) => {
-    const a = await existing(req.params.app_id);
-    const rows = await s.meta.getUsage(a.appId);
-    const byKind: Record<string, { bytes: number; files: number }> = {};
-    const users = new Map<string, { user_id: string; bytes: number; files: number }>();
-    for (const r of rows) {
-      if (r.userId === '*') {
-        byKind[r.kind] = { bytes: r.bytes, files: r.files };
-        continue;
-      }
-      const u = users.get(r.userId) ?? { user_id: r.userId, bytes: 0, files: 0 };
-      u.bytes += r.bytes;
-      u.files += r.files;
-      users.set(r.userId, u);
-    }
-    const total = Object.values(byKind).reduce((t, k) => ({ bytes: t.bytes + k.bytes, files: t.files + k.files }), { bytes: 0, files: 0 });
-    const heaviest = [...users.values()].filter((u) => u.bytes > 0).sort((x, y) => y.bytes - x.bytes || x.user_id.localeCompare(y.user_id)).slice(0, TOP_USERS);
-    return { app_id: a.appId, ...total, by_kind: byKind, heaviest_users: heaviest };
-  });
+  app.get('/admin/apps/:app_id/usage', { schema: { params: appParams } }, async (req) => appUsage(s, (await existing(req.params.app_id)).appId));
 
   app.get('/admin/apps/:app_id/audit', { schema: { params: appParams, querystring: auditQuery } }, async (req) => {
     const appId = appOf(req.params.app_id);

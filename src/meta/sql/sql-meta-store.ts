@@ -798,11 +798,12 @@ export class SqlMetaStore implements MetaStore {
     return (await this.db.selectFrom('derivatives').selectAll().where('file_id', '=', fileId).orderBy('variant').execute()).map(toDerivative);
   }
 
-  async finishPurge(fileId: string): Promise<void> {
+  async finishPurge(fileId: string): Promise<boolean> {
     this.readyFiles.delete(fileId);
-    await this.db.transaction().execute(async (tx) => {
+    return this.db.transaction().execute(async (tx) => {
       await tx.deleteFrom('derivatives').where('file_id', '=', fileId).execute();
-      await tx.updateTable('files').set({ status: 'deleted' }).where('id', '=', fileId).where('status', '=', 'purging').execute();
+      const res = await tx.updateTable('files').set({ status: 'deleted' }).where('id', '=', fileId).where('status', '=', 'purging').executeTakeFirst();
+      return Number(res.numUpdatedRows) > 0;
     });
   }
 
@@ -953,19 +954,29 @@ export class SqlMetaStore implements MetaStore {
   }
 
   async listFilesCompletedBefore(appId: string, which: { fileTypes: number[] } | { avatars: true }, before: number, limit: number): Promise<FileRecord[]> {
-    let q = this.db.selectFrom('files').selectAll().where('app_id', '=', appId).where('status', '=', 'ready').where('completed_at', '<', before);
+    let q = this.db
+      .selectFrom('files')
+      .selectAll()
+      .where('app_id', '=', appId)
+      .where('status', '=', 'ready')
+      .where('completed_at', '<', before)
+      .where(({ not, exists, selectFrom }) =>
+        not(exists(selectFrom('quarantine').select('quarantine.app_id').whereRef('quarantine.app_id', '=', 'files.app_id').whereRef('quarantine.sha256', '=', 'files.sha256'))),
+      );
     q = 'avatars' in which ? q.where('kind', '!=', 'chat') : q.where('kind', '=', 'chat').where('file_type', 'in', which.fileTypes.length ? which.fileTypes : [-1]);
     return (await q.orderBy('completed_at').limit(limit).execute()).map(toFile);
   }
 
   async listSupersededAvatars(before: number, limit: number): Promise<FileRecord[]> {
     // An avatar is superseded when its owner (the user, or the group for group avatars) has
-    // two newer ready ones.
+    // two newer ready ones; counted as of `before`, so it goes a while after it was superseded
+    // (profiles cached by clients still name it), not the moment two newer ones arrive.
     const res = await sql<Selectable<FilesTable>>`
       SELECT f.* FROM files f
       WHERE f.kind <> 'chat' AND f.status = 'ready' AND f.completed_at < ${before}
+        AND NOT EXISTS (SELECT 1 FROM quarantine q WHERE q.app_id = f.app_id AND q.sha256 = f.sha256)
         AND (SELECT COUNT(*) FROM files n
-             WHERE n.app_id = f.app_id AND n.kind = f.kind AND n.status = 'ready'
+             WHERE n.app_id = f.app_id AND n.kind = f.kind AND n.status = 'ready' AND n.completed_at < ${before}
                AND ((f.kind = 'avatar-user' AND n.owner_id = f.owner_id) OR (f.kind = 'avatar-group' AND n.to_id = f.to_id))
                AND (n.completed_at > f.completed_at OR (n.completed_at = f.completed_at AND n.id > f.id))) >= 2
       ORDER BY f.completed_at
