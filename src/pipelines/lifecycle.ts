@@ -288,6 +288,8 @@ export async function lookupFile(s: Services, appId: string, url: string): Promi
   ]);
   return {
     url,
+    // the URL a client fetches, whichever form was given (the console previews through it)
+    download_url: urlOfRef(s, keys, file, ref),
     ref_id: ref.id,
     file_id: file.id,
     kind: file.kind,
