@@ -176,8 +176,11 @@ const messageOfText = (text: string) => {
 function Chart({ title, unit, values, latest, error }: { title: string; unit: string; values: (number | null)[]; latest: string; error?: boolean }) {
   const W = 320;
   const H = 60;
-  const max = Math.max(error ? 1 : 0.001, ...values.map((v) => v ?? 0));
-  const x = (i: number) => (values.length <= 1 ? W : W - ((values.length - 1 - i) / (KEEP - 1)) * W);
+  // at least 1 on the scale (a flat line of zeros sits at the bottom); the newest reading at the
+  // right edge, the first ones spread out until the window fills
+  const max = Math.max(1, ...values.map((v) => v ?? 0));
+  const span = Math.max(values.length, 15) - 1;
+  const x = (i: number) => W - ((values.length - 1 - i) / span) * W;
   let line = '';
   let pen = 'M';
   values.forEach((v, i) => {
