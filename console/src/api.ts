@@ -57,9 +57,12 @@ export class Api {
     return parsed as T;
   }
 
-  /** A plain GET of a service endpoint (/readyz, /metrics): status and text, never a throw on 503. */
-  async plain(path: string): Promise<{ status: number; text: string }> {
-    const res = await request(path, { headers: { 'x-admin-key': this.key } });
+  /**
+   * A plain GET of a service endpoint (/readyz, /metrics): status and text, never a throw on 503.
+   * They are not admin routes, so the admin key is not sent to them.
+   */
+  async plain(path: string, headers: Record<string, string> = {}): Promise<{ status: number; text: string }> {
+    const res = await request(path, { headers });
     return { status: res.status, text: await res.text() };
   }
 }

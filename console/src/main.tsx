@@ -1,7 +1,7 @@
 // The operator console: a login gate, then one page per area, chosen by the URL's hash so the
 // browser's back button and bookmarks work without any server-side routing.
 import { render } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { Api, ApiError, session } from './api.ts';
 import { ErrorBox, Field, useAction } from './ui.tsx';
 import { AppsPage } from './pages/apps.tsx';
@@ -81,10 +81,14 @@ function Shell({ api, onLogout }: { api: Api; onLogout: () => void }) {
     window.addEventListener('hashchange', onHash);
     return () => window.removeEventListener('hashchange', onHash);
   }, []);
+  const shown = useRef(false);
   useEffect(() => {
     const title = PAGES.find(([p]) => p === page)?.[1] ?? '';
     document.title = `${title} · Ferry console`;
-    document.getElementById('main')?.focus();
+    // A page chosen from the menu takes the focus (a screen reader starts reading it); the first
+    // page of a load does not, so Tab starts at the skip link.
+    if (shown.current) document.getElementById('main')?.focus();
+    shown.current = true;
   }, [page]);
 
   const props: PageProps = { api, appId, setAppId };

@@ -1,7 +1,7 @@
 // Reads Prometheus text (GET /metrics) into samples, and turns two readings into the rates the
-// Usage and health page charts. Metric names are matched loosely (any ferry_ counter of HTTP
-// requests, any ferry_ duration histogram, any ferry_ gauge about the derivative queue), so the
-// page keeps working when a metric gains a label.
+// Usage and health page charts: ferry_http_requests_total (its status="5xx" share is the error
+// rate), ferry_http_request_duration_seconds (sum/count: the mean latency) and the media queue
+// gauges (the derivative queue). Labels are summed over, so a new label changes nothing.
 
 export interface Sample {
   name: string;
@@ -23,9 +23,11 @@ export function parseMetrics(text: string): Sample[] {
   return out;
 }
 
-const isRequests = (s: Sample) => /^ferry_.*requests_total$/.test(s.name) && /http|request/.test(s.name);
-const statusOf = (s: Sample) => s.labels.status ?? s.labels.status_code ?? s.labels.code ?? '';
-const isError = (s: Sample) => /^5/.test(statusOf(s));
+// The names src/metrics.ts registers (docs/operations.md lists them).
+const REQUESTS = 'ferry_http_requests_total';
+const LATENCY_SUM = 'ferry_http_request_duration_seconds_sum';
+const LATENCY_COUNT = 'ferry_http_request_duration_seconds_count';
+const QUEUE = ['ferry_media_queue_waiting', 'ferry_media_queue_running'];
 
 export interface Reading {
   at: number;
@@ -33,6 +35,7 @@ export interface Reading {
   errors: number;
   latencySum: number;
   latencyCount: number;
+  /** derivative jobs waiting plus running; null when the metrics have none */
   queue: number | null;
 }
 
@@ -43,12 +46,13 @@ export function reading(samples: Sample[], at: number): Reading {
   let latencyCount = 0;
   let queue: number | null = null;
   for (const s of samples) {
-    if (isRequests(s)) {
+    if (s.name === REQUESTS) {
       requests += s.value;
-      if (isError(s)) errors += s.value;
-    } else if (/^ferry_.*(duration|latency)_seconds_sum$/.test(s.name) && /http|request/.test(s.name)) latencySum += s.value;
-    else if (/^ferry_.*(duration|latency)_seconds_count$/.test(s.name) && /http|request/.test(s.name)) latencyCount += s.value;
-    else if (/^ferry_.*(derivative|media).*(queue|waiting|pending|in_flight|running)/.test(s.name) && !s.name.endsWith('_total')) queue = (queue ?? 0) + s.value;
+      // status is a class: 2xx, 3xx, 4xx, 5xx
+      if (s.labels.status === '5xx') errors += s.value;
+    } else if (s.name === LATENCY_SUM) latencySum += s.value;
+    else if (s.name === LATENCY_COUNT) latencyCount += s.value;
+    else if (QUEUE.includes(s.name)) queue = (queue ?? 0) + s.value;
   }
   return { at, requests, errors, latencySum, latencyCount, queue };
 }

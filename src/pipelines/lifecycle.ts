@@ -307,6 +307,8 @@ export async function lookupFile(s: LifecycleServices, appId: string, url: strin
   ]);
   return {
     url,
+    // the URL a client fetches, whichever form was given (the console previews through it)
+    download_url: urlOfRef(s, keys, file, ref),
     ref_id: ref.id,
     file_id: file.id,
     kind: file.kind,

@@ -221,7 +221,7 @@ export function metaStoreContract(name: string, fresh: MetaStoreFactory): void {
         assert.deepEqual(await meta.listApps({ after: 'z99', limit: 5 }), []);
       });
 
-      it("listGroups pages an app's groups in numeric order (int64 ids too), filters by owner, never another app's", async (meta) => {
+      it("listGroups pages an app's groups in numeric order (int64 ids too), filters by owner, never another app's, never a dissolved one", async (meta) => {
         const ids = ['10', '9', '100', '2', INT64_MAX, ABOVE_2_53, ROUNDED_2_53, '11'];
         for (const groupId of ids) await meta.putGroup({ appId: 'app1', groupId, ownerId: groupId === '9' || groupId === INT64_MAX ? '7' : '1001' });
         await meta.putGroup({ appId: 'app2', groupId: '5', ownerId: '7' });
@@ -242,6 +242,11 @@ export function metaStoreContract(name: string, fresh: MetaStoreFactory): void {
         assert.deepEqual(await meta.listGroups('app1', { after: '9', limit: 10, ownerId: '7' }), [{ appId: 'app1', groupId: INT64_MAX, ownerId: '7' }]);
         assert.deepEqual((await meta.listGroups('app2', { limit: 10 })).map((g) => g.groupId), ['5']);
         assert.deepEqual(await meta.listGroups('app3', { limit: 10 }), []);
+        // a dissolved group is not listed; created again, it is
+        assert.ok(await meta.dismissGroup('app1', '9', T0));
+        assert.deepEqual(await meta.listGroups('app1', { limit: 10, ownerId: '7' }), [{ appId: 'app1', groupId: INT64_MAX, ownerId: '7' }]);
+        await meta.putGroup({ appId: 'app1', groupId: '9', ownerId: '7' });
+        assert.equal((await meta.listGroups('app1', { limit: 10, ownerId: '7' })).length, 2);
       });
     });
 

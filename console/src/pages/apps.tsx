@@ -82,6 +82,7 @@ function AppDetail({ api, appId }: PageProps) {
   const [settings, setSettings] = useState<Settings | null>(null);
   const [createdAt, setCreatedAt] = useState<number | null>(null);
   const [form, setForm] = useState<Record<string, string>>({});
+  const [saved, setSaved] = useState(false);
   const fill = (s: Settings) => {
     const f: Record<string, string> = {};
     for (const k of KINDS) f[`ret_${k}`] = String(s.retention_days?.[k] ?? 0);
@@ -108,22 +109,30 @@ function AppDetail({ api, appId }: PageProps) {
       quota: { app_bytes: num(form.app_bytes), user_daily_bytes: num(form.user_daily_bytes) },
       membership_url: form.membership_url?.trim() ? form.membership_url.trim() : null,
     };
+    setSaved(false);
     const r = await api.admin<{ settings: Settings }>('PATCH', `/admin/apps/${encodeURIComponent(appId)}`, body);
     setSettings(r.settings);
     fill(r.settings);
+    setSaved(true);
   });
   const validateSettings = () => {
-    for (const k of KINDS) if (!/^\d{1,6}$/.test(form[`ret_${k}`] ?? '')) return `Retention for ${k} must be a whole number of days (0 keeps files).`;
+    for (const k of KINDS) {
+      const v = form[`ret_${k}`] ?? '';
+      if (!/^\d{1,5}$/.test(v) || Number(v) > 36500) return `Retention for ${k} must be a whole number of days from 0 to 36500 (0 keeps files).`;
+    }
     for (const k of ['app_bytes', 'user_daily_bytes']) if ((form[k] ?? '') !== '' && !/^\d{1,16}$/.test(form[k] ?? '')) return `${k} must be a whole number of bytes, or empty for no quota.`;
     const url = form.membership_url?.trim();
     if (url && !/^https?:\/\/\S+$/.test(url)) return 'The membership URL must start with http:// or https://.';
     return null;
   };
 
-  const [secret, setSecret] = useState<string | null>(null);
+  const [secret, setSecret] = useState<{ secret: string; until: number } | null>(null);
+  const [grace, setGrace] = useState('3600');
+  const [graceProblem, setGraceProblem] = useState<string | null>(null);
   const rotate = useAction(async () => {
-    const r = await api.admin<{ secret: string }>('POST', `/admin/apps/${encodeURIComponent(appId)}/secret/rotate`, {});
-    setSecret(r.secret);
+    setSecret(null);
+    const r = await api.admin<{ secret: string; previous_secret_valid_until: number }>('POST', `/admin/apps/${encodeURIComponent(appId)}/secret/rotate`, { grace_s: Number(grace) });
+    setSecret({ secret: r.secret, until: r.previous_secret_valid_until });
   });
 
   const [user, setUser] = useState('');
@@ -174,14 +183,33 @@ function AppDetail({ api, appId }: PageProps) {
             <Field label="App quota (bytes, empty for none)" name="app-bytes" inputMode="numeric" value={form.app_bytes ?? ''} onInput={(v) => setForm({ ...form, app_bytes: v })} />
             <Field label="Per user per day (bytes, empty for none)" name="user-daily" inputMode="numeric" value={form.user_daily_bytes ?? ''} onInput={(v) => setForm({ ...form, user_daily_bytes: v })} />
             <Field label="Membership URL (empty for none)" name="membership-url" inputMode="url" value={form.membership_url ?? ''} onInput={(v) => setForm({ ...form, membership_url: v })} />
+            {saved && !save.busy ? <p role="status">Saved.</p> : null}
           </Form>
         ) : null}
         <div class="card">
           <h3>Secret</h3>
-          <p>Rotating gives the app a new secret; tokens signed with the old one stop working as the API documents.</p>
-          <Confirm label="Rotate secret" confirm="Yes, rotate" question="Rotate the secret now?" busy={rotate.busy} onConfirm={() => void rotate.run()} />
+          <p>Rotating gives the app a new secret and a new file-sign key. The old secret keeps working for the grace period (so the IM server can switch); signs already handed out keep working.</p>
+          <Field label="Grace for the old secret (seconds)" name="rotate-grace" inputMode="numeric" value={grace} onInput={setGrace} hint="0 to 2592000 (30 days); default 3600." />
+          <Confirm
+            label="Rotate secret"
+            confirm="Yes, rotate"
+            question="Rotate the secret now?"
+            busy={rotate.busy}
+            onConfirm={() => {
+              const problem = !/^\d{1,7}$/.test(grace.trim()) || Number(grace) > 2592000 ? 'The grace period must be a whole number of seconds from 0 to 2592000.' : null;
+              setGraceProblem(problem);
+              if (!problem) void rotate.run();
+            }}
+          />
+          {graceProblem ? (
+            <p class="error" role="alert">
+              {graceProblem}
+            </p>
+          ) : null}
           <ErrorBox error={rotate.error} what="Secret rotation" />
-          {secret ? <Secret label="New secret" value={secret} note="Shown once: it is not stored anywhere you can read it again." /> : null}
+          {secret ? (
+            <Secret label="New secret" value={secret.secret} note={`Shown once: Ferry does not answer it again. The old secret works until ${formatTime(secret.until)}.`} />
+          ) : null}
         </div>
         <Form
           label="Mint a token for testing"

@@ -2,7 +2,7 @@
 // derivatives with previews; delete, quarantine, release; the quarantine queue; the audit log.
 import { useEffect, useState } from 'preact/hooks';
 import { formatBytes, formatTime, type Api } from '../api.ts';
-import { Checkbox, Confirm, ErrorBox, Field, Form, useAction } from '../ui.tsx';
+import { Checkbox, Confirm, ErrorBox, Field, Form, Select, useAction, useId } from '../ui.tsx';
 import type { PageProps } from '../main.tsx';
 import { NoApp } from './groups.tsx';
 
@@ -21,6 +21,8 @@ interface Derivative {
 }
 interface FileInfo {
   url: string;
+  /** the URL a client fetches (the lookup may have been by a bare file_sign) */
+  download_url?: string;
   file_id?: string;
   kind?: string;
   file_type?: number;
@@ -76,6 +78,11 @@ function Files({ api, appId }: { api: Api; appId: string }) {
     const r = await api.admin<FileInfo>('GET', `${base}/files?url=${encodeURIComponent(url)}`);
     setInfo(r);
   };
+  // After an action elsewhere on the page: the queue, the log and the record shown are read again.
+  const refresh = async () => {
+    setAuditKey((k) => k + 1);
+    if (info) await lookupUrl(info.url).catch(() => setInfo(null));
+  };
   const lookup = useAction(async () => {
     setResults(null);
     await lookupUrl(query.trim());
@@ -104,7 +111,8 @@ function Files({ api, appId }: { api: Api; appId: string }) {
           }}
         />
       ) : null}
-      <Quarantine key={`q${auditKey}`} api={api} base={base} />
+      <BulkForm api={api} base={base} onDone={refresh} />
+      <Quarantine key={`q${auditKey}`} api={api} base={base} onDone={refresh} />
       <Audit key={`a${auditKey}`} api={api} base={base} />
     </>
   );
@@ -125,16 +133,7 @@ function FileDetail(props: { api: Api; appId: string; base: string; info: FileIn
   return (
     <section aria-labelledby="file-record">
       <h2 id="file-record">File record</h2>
-      {props.results ? (
-        <ul class="results" role="status" aria-label="Results">
-          {props.results.map((r) => (
-            <li key={r.url}>
-              <strong>{r.result}</strong>
-              {r.error ? `: ${r.error}` : ''}
-            </li>
-          ))}
-        </ul>
-      ) : null}
+      {props.results ? <ResultList results={props.results} label="Results" /> : null}
       <div class="grid">
         <div class="card">
           <dl class="facts">
@@ -160,8 +159,14 @@ function FileDetail(props: { api: Api; appId: string; base: string; info: FileIn
             <dd>{conversationText(info.conversation)}</dd>
             <dt>Uploaded</dt>
             <dd>{formatTime(info.uploaded_at ?? info.created_at)}</dd>
-            <dt>URL</dt>
+            <dt>Looked up by</dt>
             <dd class="mono">{info.url}</dd>
+            {info.download_url && info.download_url !== info.url ? (
+              <>
+                <dt>download_url</dt>
+                <dd class="mono">{info.download_url}</dd>
+              </>
+            ) : null}
           </dl>
         </div>
         <div class="card">
@@ -256,9 +261,9 @@ function Preview({ api, appId, info }: { api: Api; appId: string; info: FileInfo
     if (live) void mint.run();
   }, []);
   if (!live) return <div class="card"><h3>Preview</h3><p>No preview: the file is {quarantined ? 'quarantined' : info.state}.</p></div>;
-  const url = (extra: Record<string, string> = {}) => (token ? withParams(info.url, { 'access-token': token, app_id: appId, ...extra }) : '');
+  const url = (extra: Record<string, string> = {}) => (token ? withParams(info.download_url ?? info.url, { 'access-token': token, app_id: appId, ...extra }) : '');
   const t = info.file_type ?? 0;
-  const isImage = t === 102 || (info.type ?? '').startsWith('image/');
+  const isImage = t === 102 || info.kind === 'avatar' || (info.type ?? '').startsWith('image/');
   const isVideo = t === 103 || (info.type ?? '').startsWith('video/');
   const isVoice = t === 101 || t === 104 || t === 201;
   return (
@@ -296,6 +301,64 @@ function Preview({ api, appId, info }: { api: Api; appId: string; info: FileInfo
   );
 }
 
+/** Delete, quarantine or release many URLs at once (one per line); a result per URL. */
+function BulkForm({ api, base, onDone }: { api: Api; base: string; onDone: () => Promise<void> }) {
+  const [text, setText] = useState('');
+  const [op, setOp] = useState<'delete' | 'quarantine' | 'release'>('delete');
+  const [reason, setReason] = useState('');
+  const [allCopies, setAllCopies] = useState(false);
+  const [results, setResults] = useState<Result[] | null>(null);
+  const textId = useId('bulk-urls');
+  const urls = () => text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '');
+  const act = useAction(async () => {
+    setResults(null);
+    const list = urls();
+    const body = op === 'delete' ? { urls: list, all_copies: allCopies } : op === 'quarantine' ? { urls: list, reason: reason.trim() } : { urls: list };
+    const r = await api.admin<{ results: Result[] }>('POST', `${base}/files/${op}`, body);
+    setResults(r.results);
+    await onDone();
+  });
+  return (
+    <Form
+      label="Act on several URLs"
+      action={act}
+      submit="Apply"
+      validate={() => {
+        const n = urls().length;
+        if (n === 0) return 'Paste at least one download_url, file_sign or object_name, one per line.';
+        if (n > 1000) return `${n} lines: at most 1000 per request.`;
+        if (op === 'quarantine' && !reason.trim()) return 'Give a reason for the quarantine (it goes into the audit log).';
+        return null;
+      }}
+    >
+      <div class="field">
+        <label for={textId}>URLs, one per line</label>
+        <textarea id={textId} rows={4} value={text} onInput={(e) => setText((e.currentTarget as HTMLTextAreaElement).value)} />
+      </div>
+      <Select label="Action" name="bulk-op" value={op} options={[['delete', 'delete'], ['quarantine', 'quarantine'], ['release', 'release']]} onChange={setOp} />
+      {op === 'delete' ? <Checkbox label="Every copy (forwards too)" name="bulk-all-copies" checked={allCopies} onChange={setAllCopies} /> : null}
+      {op === 'quarantine' ? <Field label="Reason" name="bulk-reason" value={reason} onInput={setReason} /> : null}
+      {results ? <ResultList results={results} label="Results of the URLs" /> : null}
+    </Form>
+  );
+}
+
+/** The API's answer per URL, verbatim: its result and, when it names one, its error. */
+function ResultList({ results, label }: { results: Result[]; label: string }) {
+  return (
+    <div role="status">
+      <ul class="results" aria-label={label}>
+        {results.map((r, i) => (
+          <li key={`${i}-${r.url}`}>
+            <span class="mono">{r.url}</span>: <strong>{r.result}</strong>
+            {r.error ? ` (${r.error})` : ''}
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}
+
 async function auditPages(api: Api, base: string, pages: number): Promise<AuditEntry[]> {
   const out: AuditEntry[] = [];
   let before: string | null = null;
@@ -314,7 +377,7 @@ const sha = (d: unknown) => (d && typeof d === 'object' && typeof (d as { sha256
  * The quarantine queue, read from the audit log (newest 2,000 entries): content whose last
  * quarantine is not followed by a release.
  */
-function Quarantine({ api, base }: { api: Api; base: string }) {
+function Quarantine({ api, base, onDone }: { api: Api; base: string; onDone: () => Promise<void> }) {
   const [queue, setQueue] = useState<AuditEntry[] | null>(null);
   const load = useAction(async () => {
     const entries = await auditPages(api, base, 4);
@@ -331,7 +394,7 @@ function Quarantine({ api, base }: { api: Api; base: string }) {
   });
   const release = useAction(async (url: string) => {
     await api.admin('POST', `${base}/files/release`, { urls: [url] });
-    await load.run();
+    await onDone();
   });
   useEffect(() => {
     void load.run();

@@ -2,7 +2,7 @@
 // members from a CSV or NDJSON file (checked whole before anything is sent), dissolve.
 import { useEffect, useState } from 'preact/hooks';
 import { ID, formatTime } from '../api.ts';
-import { Confirm, ErrorBox, Field, Form, useAction, useId } from '../ui.tsx';
+import { Checkbox, Confirm, ErrorBox, Field, Form, useAction, useId } from '../ui.tsx';
 import type { PageProps } from '../main.tsx';
 
 interface GroupRow {
@@ -120,11 +120,17 @@ function GroupDetail({ api, path, groupId, onDissolved }: { api: PageProps['api'
   const [members, setMembers] = useState<Member[] | null>(null);
   const [version, setVersion] = useState<number | null>(null);
   const [page, setPage] = useState(0);
+  const [history, setHistory] = useState<boolean | null>(null);
   const load = useAction(async () => {
-    const r = await api.admin<{ members: Member[]; version?: number | null }>('GET', `${path}/members`);
+    const r = await api.admin<{ members: Member[]; version?: number | null; history_visible?: boolean }>('GET', `${path}/members`);
     setMembers(r.members);
     setVersion(typeof r.version === 'number' ? r.version : null);
+    setHistory(typeof r.history_visible === 'boolean' ? r.history_visible : null);
     setPage(0);
+  });
+  const toggleHistory = useAction(async (visible: boolean) => {
+    const r = await api.admin<{ history_visible: boolean }>('PATCH', path, { history_visible: visible });
+    setHistory(r.history_visible);
   });
   useEffect(() => {
     void load.run();
@@ -150,6 +156,12 @@ function GroupDetail({ api, path, groupId, onDissolved }: { api: PageProps['api'
                 {members.length} member{members.length === 1 ? '' : 's'}
                 {version !== null ? `, version ${version}` : ''}
               </p>
+              {history !== null ? (
+                <Checkbox
+                  key={`${String(history)}-${toggleHistory.error ? 'failed' : 'ok'}`}
+                  label="New members see earlier files (history_visible)" name="history-visible" checked={history} onChange={(v) => void toggleHistory.run(v)} />
+              ) : null}
+              <ErrorBox error={toggleHistory.error} />
               <div class="scroll">
                 <table>
                   <caption class="sr">

@@ -3,11 +3,11 @@
 // refreshed every few seconds.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, formatBytes, type Api } from '../api.ts';
-import { ErrorBox, Unavailable, useAction } from '../ui.tsx';
+import { ErrorBox, Field, Unavailable, useAction } from '../ui.tsx';
 import { parseMetrics, point, reading, type Point, type Reading } from '../metrics.ts';
 import type { PageProps } from '../main.tsx';
 
-const EVERY_MS = 3000;
+const EVERY_MS = 2000;
 const KEEP = 60;
 
 interface Usage {
@@ -30,25 +30,35 @@ export function HealthPage({ api, appId }: PageProps) {
   );
 }
 
+/** GET /readyz answers {status, database, store, message?} with 200 or 503. */
+interface Ready {
+  status?: string;
+  database?: string;
+  store?: string;
+  message?: string;
+}
+
 function Readiness({ api }: { api: Api }) {
-  const [ready, setReady] = useState<{ ok: boolean; text: string } | null>(null);
+  const [ready, setReady] = useState<{ ok: boolean; body: Ready | null; text: string } | null>(null);
   const [missing, setMissing] = useState(false);
   const load = useAction(async () => {
     const r = await api.plain('/readyz');
     if (r.status === 404) return setMissing(true);
-    let text = r.text.trim();
+    if (r.status !== 200 && r.status !== 503) throw new ApiError(r.status, r.text.trim().slice(0, 300) || `HTTP ${r.status}`);
+    let body: Ready | null = null;
     try {
-      text = JSON.stringify(JSON.parse(r.text), null, 1);
+      body = JSON.parse(r.text) as Ready;
     } catch {
-      // plain text answer: shown as it is
+      // not JSON: the text is shown as it is
     }
-    setReady({ ok: r.status === 200, text });
+    setReady({ ok: r.status === 200, body, text: r.text.trim() });
   });
   useEffect(() => {
     void load.run();
     const t = setInterval(() => void load.run(), EVERY_MS * 3);
     return () => clearInterval(t);
   }, []);
+  const check = (v: string | undefined) => <strong class={v === 'ok' ? 'state state-live' : 'state state-deleted'}>{v ?? '—'}</strong>;
   return (
     <section class="card" aria-labelledby="readiness">
       <h2 id="readiness">Readiness</h2>
@@ -57,9 +67,21 @@ function Readiness({ api }: { api: Api }) {
       {ready ? (
         <>
           <p role="status">
-            <strong class={ready.ok ? 'state state-live' : 'state state-deleted'}>{ready.ok ? 'Ready' : 'Not ready'}</strong>: database and store {ready.ok ? 'reachable' : 'not all reachable'}
+            <strong class={ready.ok ? 'state state-live' : 'state state-deleted'}>{ready.ok ? 'Ready' : 'Not ready'}</strong>
+            {ready.body?.message ? `: ${ready.body.message}` : ready.ok ? ': database and store answer' : ''}
           </p>
-          <pre class="mono">{ready.text}</pre>
+          {ready.body ? (
+            <dl class="facts">
+              <dt>Database</dt>
+              <dd>{check(ready.body.database)}</dd>
+              <dt>Store</dt>
+              <dd>{check(ready.body.store)}</dd>
+              <dt>Status</dt>
+              <dd>{ready.body.status ?? '—'}</dd>
+            </dl>
+          ) : (
+            <pre class="mono">{ready.text}</pre>
+          )}
         </>
       ) : null}
     </section>
@@ -70,18 +92,24 @@ function Live({ api }: { api: Api }) {
   const [points, setPoints] = useState<Point[]>([]);
   const [missing, setMissing] = useState(false);
   const [error, setError] = useState<ApiError | null>(null);
+  // With FERRY_METRICS_TOKEN set, /metrics wants it as a bearer token: asked for, kept in memory.
+  const [metricsToken, setMetricsToken] = useState('');
+  const [tokenWanted, setTokenWanted] = useState(false);
+  const [draft, setDraft] = useState('');
   const last = useRef<Reading | null>(null);
   useEffect(() => {
     let stopped = false;
     const tick = async () => {
       try {
-        const r = await api.plain('/metrics');
+        const r = await api.plain('/metrics', metricsToken ? { authorization: `Bearer ${metricsToken}` } : {});
         if (stopped) return;
-        if (r.status === 404) {
-          setMissing(true);
-          return;
+        if (r.status === 404) return setMissing(true);
+        if (r.status === 401) {
+          setTokenWanted(true);
+          throw new ApiError(401, messageOfText(r.text));
         }
-        if (r.status !== 200) throw new ApiError(r.status, r.text.slice(0, 300));
+        if (r.status !== 200) throw new ApiError(r.status, messageOfText(r.text));
+        setTokenWanted(false);
         const cur = reading(parseMetrics(r.text), Date.now());
         if (last.current) {
           const p = point(last.current, cur);
@@ -99,46 +127,79 @@ function Live({ api }: { api: Api }) {
       stopped = true;
       clearInterval(t);
     };
-  }, []);
+  }, [metricsToken]);
   const latest = points[points.length - 1];
+  const ms = (v: number | null) => (v === null ? null : v * 1000);
   return (
     <section class="card" aria-labelledby="live">
       <h2 id="live">Traffic (live, every {EVERY_MS / 1000} s)</h2>
       {missing ? <Unavailable what="Metrics (GET /metrics)" /> : null}
       <ErrorBox error={error} />
+      {tokenWanted ? (
+        <form
+          aria-label="Metrics token"
+          noValidate
+          onSubmit={(e) => {
+            e.preventDefault();
+            if (draft.trim()) setMetricsToken(draft.trim());
+          }}
+        >
+          <Field label="Metrics token (FERRY_METRICS_TOKEN)" name="metrics-token" type="password" value={draft} onInput={setDraft} hint="Kept in this page's memory only." />
+          <div class="actions">
+            <button type="submit">Use token</button>
+          </div>
+        </form>
+      ) : null}
       {!missing ? (
-        <>
-          <dl class="facts" aria-live="polite">
-            <dt>Requests</dt>
-            <dd>{latest ? `${latest.rate.toFixed(2)} /s` : 'measuring…'}</dd>
-            <dt>Errors (5xx)</dt>
-            <dd>{latest ? `${(latest.errorRate * 100).toFixed(1)} %` : '—'}</dd>
-            <dt>Mean latency</dt>
-            <dd>{latest?.latency != null ? `${(latest.latency * 1000).toFixed(1)} ms` : '—'}</dd>
-            <dt>Derivative queue</dt>
-            <dd>{latest?.queue != null ? String(latest.queue) : '—'}</dd>
-          </dl>
-          <Chart points={points} />
-        </>
+        <div class="charts">
+          <Chart title="Requests" unit="/s" values={points.map((p) => p.rate)} latest={latest ? `${latest.rate.toFixed(2)} /s` : 'measuring…'} />
+          <Chart title="Errors (5xx)" unit="%" values={points.map((p) => p.errorRate * 100)} latest={latest ? `${(latest.errorRate * 100).toFixed(1)} %` : '—'} error />
+          <Chart title="Mean latency" unit="ms" values={points.map((p) => ms(p.latency))} latest={latest?.latency != null ? `${(latest.latency * 1000).toFixed(1)} ms` : '—'} />
+          <Chart title="Derivative queue" unit="jobs" values={points.map((p) => p.queue)} latest={latest?.queue != null ? `${latest.queue} waiting or running` : '—'} />
+        </div>
       ) : null}
     </section>
   );
 }
 
-/** Requests per second (line) and the error share (bars), last few minutes, as inline SVG. */
-function Chart({ points }: { points: Point[] }) {
+const messageOfText = (text: string) => {
+  try {
+    const b = JSON.parse(text) as { error?: unknown };
+    if (typeof b.error === 'string') return b.error;
+  } catch {
+    // not JSON: the text itself
+  }
+  return text.trim().slice(0, 300);
+};
+
+/** One series of the last readings as a small inline SVG line (no gap filled in for a null). */
+function Chart({ title, unit, values, latest, error }: { title: string; unit: string; values: (number | null)[]; latest: string; error?: boolean }) {
   const W = 320;
-  const H = 100;
-  const max = Math.max(1, ...points.map((p) => p.rate));
-  const x = (i: number) => (points.length <= 1 ? W : (i / (KEEP - 1)) * W);
-  const line = points.map((p, i) => `${i === 0 ? 'M' : 'L'}${x(i).toFixed(1)},${(H - (p.rate / max) * (H - 10)).toFixed(1)}`).join(' ');
+  const H = 60;
+  // at least 1 on the scale (a flat line of zeros sits at the bottom); the newest reading at the
+  // right edge, the first ones spread out until the window fills
+  const max = Math.max(1, ...values.map((v) => v ?? 0));
+  const span = Math.max(values.length, 15) - 1;
+  const x = (i: number) => W - ((values.length - 1 - i) / span) * W;
+  let line = '';
+  let pen = 'M';
+  values.forEach((v, i) => {
+    if (v === null) return void (pen = 'M');
+    line += `${pen}${x(i).toFixed(1)},${(H - 2 - (v / max) * (H - 6)).toFixed(1)} `;
+    pen = 'L';
+  });
+  const top = max >= 10 ? max.toFixed(0) : max.toPrecision(2);
   return (
-    <figure>
-      <svg viewBox={`0 0 ${W} ${H}`} class="chart" role="img" aria-label={`Requests per second over the last ${points.length} readings, at most ${max.toFixed(1)}`}>
-        {points.map((p, i) => (p.errorRate > 0 ? <rect key={`e${i}`} x={x(i) - 2} y={H - p.errorRate * H} width={4} height={p.errorRate * H} class="errbar" /> : null))}
-        <path d={line} class="rate" />
+    <figure class="chart-box">
+      <figcaption>
+        <strong>{title}</strong>: <span class="latest">{latest}</span>
+      </figcaption>
+      <svg viewBox={`0 0 ${W} ${H}`} class="chart" role="img" aria-label={`${title} over the last ${values.length} readings, at most ${top} ${unit}`} data-series={title}>
+        <path d={line.trim()} class={error ? 'rate err' : 'rate'} />
       </svg>
-      <figcaption>Line: requests/s (top = {max.toFixed(1)}). Red bars: share of 5xx answers.</figcaption>
+      <small class="hint">
+        top = {top} {unit}
+      </small>
     </figure>
   );
 }

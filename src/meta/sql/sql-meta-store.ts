@@ -303,6 +303,8 @@ export class SqlMetaStore implements MetaStore {
       .selectFrom('groups')
       .select(['app_id', 'group_id', 'owner_id'])
       .where('app_id', '=', appId)
+      // a dissolved group is gone for the operator too (getGroup agrees)
+      .where('dismissed_at', 'is', null)
       .orderBy(len)
       .orderBy('group_id')
       .limit(opts.limit);
