@@ -246,6 +246,26 @@ describe('bulk push, events and history (no IM server)', () => {
     assert.ok(JSON.stringify(audit).includes('"event"'), 'the audit log names the event as the actor');
   });
 
+  test('group.dismissed with purge_files deletes every file sent to the group; without it the files stay for their senders', async () => {
+    const one = await creds('1');
+    const two = await creds('2');
+    for (const g of ['730', '731']) await f.admin('PUT', `/admin/apps/${app.appId}/groups/${g}/members`, { members: [{ user_id: '1', role: 'owner' }, { user_id: '2' }] });
+    const purged = await uploadChat(f.url, two, { to_id: '730', to_type: 2 });
+    const kept = await uploadChat(f.url, two, { to_id: '731', to_type: 2 });
+    const elsewhere = await uploadChat(f.url, two, { to_id: '9' });
+    const r = await sendEvents(f.url, app.appId, app.secret, {
+      events: [
+        { type: 'group.dismissed', group_id: '730', purge_files: true, at: Date.now() - 1000 },
+        { type: 'group.dismissed', group_id: '731', at: Date.now() - 1000 },
+      ],
+    });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    await refused(purged, two, Codes.FILE_DELETED);
+    await allowed(kept, two);
+    await allowed(elsewhere, two);
+    await refused(kept, one, Codes.NO_PERMISSION);
+  });
+
   test('members import (the work of the CLI): NDJSON and CSV, many groups interleaved, batches, progress; a bad line writes nothing', async () => {
     const dir = fs.mkdtempSync(nodePath.join(os.tmpdir(), 'ferry-import-'));
     try {
