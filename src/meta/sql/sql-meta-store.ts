@@ -1,6 +1,6 @@
 // MetaStore on kysely. The queries are plain enough to run unchanged on SQLite and PostgreSQL;
 // only the connection (dialect) differs, see sqlite.ts.
-import { Migrator, sql, type Insertable, type Kysely, type Selectable } from 'kysely';
+import { Migrator, sql, type ExpressionBuilder, type Insertable, type Kysely, type Selectable } from 'kysely';
 import { LRUCache } from 'lru-cache';
 import type {
   MetaRecord,
@@ -174,6 +174,19 @@ function toAudit(row: Selectable<AuditLogTable>): AuditEntry {
 async function insertFile(db: Kysely<Database>, f: FileRecord) {
   await db.insertInto('files').values(fileRow(f)).execute();
   await db.insertInto('file_refs').values(refRow(originalRef(f))).execute();
+}
+
+/**
+ * Keyset paging over (app_id, group_id, user_id): the rows after the given key, for the tables
+ * keyed by a member (group_members, membership_clock).
+ */
+function afterMember<DB, TB extends keyof DB>(eb: ExpressionBuilder<DB, TB>, a: string, g: string, u: string) {
+  const col = (name: 'app_id' | 'group_id' | 'user_id') => sql.ref(name);
+  return eb.or([
+    eb(col('app_id'), '>', a),
+    eb.and([eb(col('app_id'), '=', a), eb(col('group_id'), '>', g)]),
+    eb.and([eb(col('app_id'), '=', a), eb(col('group_id'), '=', g), eb(col('user_id'), '>', u)]),
+  ]);
 }
 
 export class SqlMetaStore implements MetaStore {
@@ -1024,13 +1037,7 @@ export class SqlMetaStore implements MetaStore {
       const page = await this.db
         .selectFrom('group_members')
         .selectAll()
-        .where((eb) =>
-          eb.or([
-            eb('app_id', '>', a),
-            eb.and([eb('app_id', '=', a), eb('group_id', '>', g)]),
-            eb.and([eb('app_id', '=', a), eb('group_id', '=', g), eb('user_id', '>', u)]),
-          ]),
-        )
+        .where((eb) => afterMember(eb, a, g, u))
         .orderBy('app_id')
         .orderBy('group_id')
         .orderBy('user_id')
@@ -1143,13 +1150,7 @@ export class SqlMetaStore implements MetaStore {
       const page = await this.db
         .selectFrom('membership_clock')
         .selectAll()
-        .where((eb) =>
-          eb.or([
-            eb('app_id', '>', a),
-            eb.and([eb('app_id', '=', a), eb('group_id', '>', g)]),
-            eb.and([eb('app_id', '=', a), eb('group_id', '=', g), eb('user_id', '>', u)]),
-          ]),
-        )
+        .where((eb) => afterMember(eb, a, g, u))
         .orderBy('app_id')
         .orderBy('group_id')
         .orderBy('user_id')
