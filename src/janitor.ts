@@ -1,5 +1,7 @@
 // Sweeps upload slots that expired without bytes (or whose upload died with its node), so the
-// files table does not fill with records nobody will ever complete.
+// files table does not fill with records nobody will ever complete. Only avatar and direct-upload
+// slots are records before their upload; a chat slot is a capability and leaves nothing unless
+// its upload started (pipelines/slots.ts).
 import { STALE_CLAIM_MS } from './pipelines/upload.ts';
 import type { Services } from './services.ts';
 import { confirmDirectUpload } from './pipelines/direct-upload.ts';
