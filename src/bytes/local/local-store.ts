@@ -51,12 +51,11 @@ export class LocalByteStore implements ByteStore {
     const final = this.pathOf(key);
     const tmp = path.join(this.tmp, randomBytes(12).toString('hex'));
     try {
-      // mode: stored files are readable by Ferry's user only.
-      const fh = await fsp.open(tmp, 'wx', 0o600);
       // 256 KiB writes: few syscalls for big files without holding much memory per upload.
       // flush: fsync before close, so an acknowledged upload survives a power cut.
-      const out = fs.createWriteStream('', { fd: fh, flush: true, highWaterMark: 256 * 1024 });
-      flushAsItArrives(fh, source, out);
+      // mode: stored files are readable by Ferry's user only.
+      const out = fs.createWriteStream(tmp, { flags: 'wx', mode: 0o600, flush: true, highWaterMark: 256 * 1024 });
+      flushAsItArrives(source, out);
       await pipeline(source, out);
     } catch (err) {
       await fsp.rm(tmp, { force: true });
@@ -161,21 +160,24 @@ export class LocalByteStore implements ByteStore {
  */
 const FLUSH_EVERY_BYTES = 4 * 1024 * 1024;
 
-function flushAsItArrives(fh: fsp.FileHandle, source: Readable, out: fs.WriteStream): void {
+function flushAsItArrives(source: Readable, out: fs.WriteStream): void {
   let unsynced = 0;
   let syncing = false;
   const onData = (chunk: Buffer) => {
     unsynced += chunk.length;
-    if (unsynced < FLUSH_EVERY_BYTES || syncing || out.destroyed) return;
+    // The stream's fd: a number once the file is open, until the stream closes it.
+    const fd = (out as unknown as { fd: number | null }).fd;
+    if (unsynced < FLUSH_EVERY_BYTES || syncing || out.destroyed || typeof fd !== 'number') return;
     unsynced = 0;
     syncing = true;
-    // The write stream closes fh once it is done; close waits for this sync to finish.
-    fh.datasync().then(
-      () => (syncing = false),
-      (err: unknown) => out.destroy(err instanceof Error ? err : new Error(String(err))),
-    );
+    fs.fdatasync(fd, (err) => {
+      syncing = false;
+      if (err && !out.destroyed) out.destroy(err);
+    });
   };
   source.on('data', onData);
+  // No sync starts once the stream is finishing: its own fsync comes next, then the close.
+  out.once('finish', () => source.off('data', onData));
   out.once('close', () => source.off('data', onData));
 }
 
