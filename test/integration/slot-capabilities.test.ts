@@ -143,3 +143,18 @@ test('a sign whose slot expired unused is 60011, as a swept slot was', async () 
   assert.equal((await getJson(withCreds(oldUrl, reader))).body.code, 60011);
   assert.equal(await downloadCode(s), 60002);
 });
+
+test('a slot handed out before a key rotation still takes its upload; one made with a key two rotations old does not', async () => {
+  const s = await slot();
+  assert.equal((await f.admin('POST', `/admin/apps/${appId}/secret/rotate`, { grace_s: 60 })).status, 200);
+  creds = { appId, token: await f.token(appId, '1001') };
+  reader = { appId, token: await f.token(appId, '1002') };
+  assert.equal((await putRaw(s.upload_url, Buffer.from('across a rotation'))).body.code, 200);
+  assert.deepEqual(await download(s), Buffer.from('across a rotation'));
+
+  const old = await slot();
+  for (let i = 0; i < 2; i++) assert.equal((await f.admin('POST', `/admin/apps/${appId}/secret/rotate`, { grace_s: 60 })).status, 200);
+  creds = { appId, token: await f.token(appId, '1001') };
+  reader = { appId, token: await f.token(appId, '1002') };
+  assert.equal((await putRaw(old.upload_url, Buffer.from('too old a key'))).body.code, 60005);
+});
