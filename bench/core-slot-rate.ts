@@ -1,5 +1,5 @@
 // Core (a): how many upload slots Ferry hands out per second — `GET /file/upload/chat` with
-// query credentials, each answer a fresh SQLite row and a signed download_url — against a bare
+// query credentials, each answer a fresh signed slot capability (no database write) and a signed download_url — against a bare
 // node:http hello world on the same node binary. Target: ≥ 0.5 of the hello world's rate.
 import { chatSlotUrl, createUser, startFerry } from './lib/ferry.ts';
 import { needTool } from './lib/needs.ts';

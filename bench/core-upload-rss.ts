@@ -22,8 +22,9 @@ export const uploadRss: Comparison = {
   async run(ctx) {
     const file = path.join(ctx.tmpDir, 'upload-100m.bin');
     makeRandomFile(file, SIZE);
-    // Ferry's defaults: a 100 MiB chat file is exactly at the file_type 100 limit.
-    const ferry = await startFerry({ dataDir: path.join(ctx.tmpDir, 'ferry'), nodeArgs: ctx.ferryNodeArgs });
+    // Ferry's defaults: a 100 MiB chat file is exactly at the file_type 100 limit. All 20 come
+    // from one user, above the default 10 uploads in flight per user (FERRY_UPLOADS_PER_USER).
+    const ferry = await startFerry({ dataDir: path.join(ctx.tmpDir, 'ferry'), nodeArgs: ctx.ferryNodeArgs, env: { FERRY_UPLOADS_PER_USER: String(CLIENTS) } });
     try {
       const user = await createUser(ferry);
       const peaks: number[] = [];

@@ -1,7 +1,9 @@
 // Sweeps upload slots that expired without bytes (or whose upload died with its node), so the
-// files table does not fill with records nobody will ever complete; and, less often, what the
-// lifecycle settings say must go: files past their app's retention, superseded avatars, purges
-// the store interrupted, and multipart uploads nobody will finish.
+// files table does not fill with records nobody will ever complete (only avatar and
+// direct-upload slots are records before their upload; a chat slot is a capability and leaves
+// nothing unless its upload started, pipelines/slots.ts); and, less often, what the lifecycle
+// settings say must go: files past their app's retention, superseded avatars, purges the store
+// interrupted, and multipart uploads nobody will finish.
 import { setImmediate as yieldToRequests } from 'node:timers/promises';
 import { STALE_CLAIM_MS } from './pipelines/upload.ts';
 import type { Services } from './services.ts';

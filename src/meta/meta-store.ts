@@ -346,11 +346,24 @@ export interface MetaStore {
   releaseClaims(before: number): Promise<number>;
   /** A failed upload gives its slot back (status pending) so the client can retry. */
   releaseSlot(id: string): Promise<void>;
+  /** The record becomes ready; its original reference is written here when the slot did not write it. */
   completeUpload(id: string, done: CompletedUpload, now: number): Promise<FileRecord>;
   /** Slots that expired without bytes (or whose upload died), for the janitor. */
   listExpiredSlots(now: number, staleBefore: number, limit: number): Promise<FileRecord[]>;
   /** Forget a slot that never became a file; a ready file is never deleted this way. */
   deleteFile(id: string): Promise<void>;
+
+  // ---- slot capabilities: the record is written when the upload starts, not with the slot ----
+  /**
+   * Claim a capability slot's upload by inserting its record (status uploading, claimed now),
+   * keyed by the file id: of two uploads racing, exactly one inserts. When the record exists,
+   * a pending one (its claim was given back) or an uploading one with a claim older than
+   * staleBefore (its node died) is claimed; a finished one (ready, purging, deleted) is used; a
+   * running one is busy. The original reference is written by completeUpload.
+   */
+  claimCapability(file: FileRecord, now: number, staleBefore: number): Promise<ClaimResult>;
+  /** A failed upload to a capability slot deletes its claim, so the capability can be used again. */
+  dropClaim(id: string): Promise<void>;
 
   getDerivative(fileId: string, variant: string): Promise<DerivativeRecord | null>;
   /** Record a derivative; when one is already recorded (another node made it), that one wins and is returned. */

@@ -13,7 +13,7 @@ import { AlreadyExistsError, type SharedFileRecord } from '../meta/meta-store.ts
 import type { Services } from '../services.ts';
 import { audit, deleteReference } from './lifecycle.ts';
 import { namedFile } from './links.ts';
-import { requireLive, requireReady } from './ready-file.ts';
+import { refuseUnwritten, requireLive, requireReady } from './ready-file.ts';
 
 const MAX_NAME = 255;
 
@@ -100,8 +100,10 @@ export async function registerSharedFile(s: Services, caller: Caller, body: Reco
     throw badParam(`url is not a group shared upload (file_type 200–203) to group ${groupId}`);
   }
   const refId = refIdOf(sign);
-  requireLive((await s.meta.getRef(appId, refId))?.state);
-  const file = requireReady(await s.meta.getFile(appId, sign.fid));
+  const [ref, found] = await Promise.all([s.meta.getRef(appId, refId), s.meta.getFile(appId, sign.fid)]);
+  if (!ref) refuseUnwritten(s, found, sign);
+  requireLive(ref?.state);
+  const file = requireReady(found);
   const now = Date.now();
   const rec: SharedFileRecord = {
     fileId: newFileId(),

@@ -9,7 +9,8 @@ import { Codes, FerryError, badParam } from '../errors.ts';
 import type { Services } from '../services.ts';
 import { parseMediaRequest, resolveMedia } from './derivatives.ts';
 import { blobUrl } from './download.ts';
-import { findAvatar, requireReady } from './ready-file.ts';
+import { findAvatar, refuseUnwritten, requireReady, type ReadyFile } from './ready-file.ts';
+import type { AppKeys } from '../auth/app-registry.ts';
 
 /** A week: a link is for a notification or a hand-over, not a permanent address. */
 export const MAX_LINK_TTL_S = 7 * 24 * 3600;
@@ -54,10 +55,18 @@ export async function createPublicLink(s: Services, appId: string, body: LinkReq
   const named = namedFile(body.url);
   // The operator may link any file of the app: no conversation check, but the sign must be one
   // Ferry issued for this app.
-  const file = 'sign' in named ? requireReady(await s.meta.getFile(appId, verifySign(keys, named.sign).fid)) : await findAvatar(s, appId, named.objectName);
+  const file = 'sign' in named ? await signedFile(s, keys, named.sign) : await findAvatar(s, appId, named.objectName);
   // Ferry makes the preview itself: an external image service's URL would not be a link of Ferry's.
   const target = await resolveMedia(s, file, { ...parseMediaRequest({ image_type: imageType }), thumbnailStrategy: 2 });
   if (target.kind !== 'stored') throw badParam('this file has no such preview');
   const expiresAt = Math.floor(Date.now() / 1000) + body.ttl_s;
   return { url: await blobUrl(s, target.file, expiresAt), expires_at: expiresAt * 1000 };
+}
+
+/** The ready file a sign names; a chat slot not uploaded yet has no record (60002, see refuseUnwritten). */
+async function signedFile(s: Services, keys: AppKeys, rawSign: string): Promise<ReadyFile> {
+  const sign = verifySign(keys, rawSign);
+  const found = await s.meta.getFile(keys.app.appId, sign.fid);
+  if (!found) refuseUnwritten(s, null, sign);
+  return requireReady(found);
 }

@@ -49,9 +49,22 @@ export async function findChatFile(s: Services, caller: Caller, rawSign: string 
   await checkCanRead(s.membership, caller.principal, { fromId: sign.from_id, toId: sign.to_id, toType: sign.to_type }, async () => sentAt(await load(), sign));
   // The reference's state is read every time, never cached: a delete is in force at once on every node.
   const [found, ref] = await Promise.all([load(), s.meta.getRef(caller.principal.appId, refIdOf(sign))]);
+  if (!ref) refuseUnwritten(s, found, sign);
   requireLive(ref?.state);
   const file = requireReady(await confirmed(s, found));
   return { file, sign };
+}
+
+/**
+ * A chat slot writes no record (pipelines/slots.ts): until its upload completes, its sign names a
+ * file with no reference, and with no record at all until the upload starts. That is "not
+ * uploaded yet" while the slot could still be used (an upload's own sign, minted with its slot,
+ * within the slot's lifetime) or while an upload runs; afterwards it is "not found" (60011), as
+ * a slot the janitor swept used to be.
+ */
+export function refuseUnwritten(s: Services, file: FileRecord | null, sign: SignClaims): void {
+  const slotOpen = sign.rid === undefined && sign.iat !== undefined && (sign.iat + s.config.slotTtlSeconds) * 1000 > Date.now();
+  if ((file && file.status !== 'ready') || (!file && slotOpen)) throw new FerryError(Codes.NOT_UPLOADED, 'file has not been uploaded yet');
 }
 
 /**

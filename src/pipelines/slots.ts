@@ -1,4 +1,7 @@
-// Upload, step 1: check who may send what where, record a pending file, and hand out the slot.
+// Upload, step 1: check who may send what where, and hand out the slot. A chat slot is a signed
+// capability (auth/slot-capability.ts): nothing is written until its upload starts. Avatar slots
+// (whose object_name must answer "not uploaded yet" before the upload) and direct uploads (which
+// Ferry confirms later from the record) still record a pending file.
 import type { Caller, Principal } from '../auth/credentials.ts';
 import { randomId } from '../random-id.ts';
 import { checkCanSendTo, checkCanSetGroupAvatar } from '../access/rules.ts';
@@ -7,7 +10,8 @@ import { badParam } from '../errors.ts';
 import type { FileTypeInfo, ToType } from '../file-types.ts';
 import type { FileKind, FileRecord } from '../meta/meta-store.ts';
 import type { Services } from '../services.ts';
-import { directUploadUrl } from './direct-upload.ts';
+import { directUploadUrl, takesDirectUploads } from './direct-upload.ts';
+import { mintSlotCapability, type SlotClaims } from '../auth/slot-capability.ts';
 import { refuseSlotOverQuota } from './app-settings.ts';
 
 interface UploadSlot {
@@ -63,9 +67,46 @@ export async function issueChatSlot(
   await checkCanSendTo(s.membership, who, req.toType, req.toId);
   const from = senderOf(who);
   await refuseSlotOverQuota(s, who.appId, from);
-  const file = await createSlot(s, who.appId, { kind: 'chat', fileType: req.type.code, ownerId: from, toId: req.toId, toType: req.toType });
-  const sign = mintSign(caller.keys, { fid: file.id, from_id: from, to_id: req.toId, to_type: req.toType, ft: req.type.code });
-  return slotAnswer(s, file, s.urls.chatDownload(sign));
+  const fields = { kind: 'chat', fileType: req.type.code, ownerId: from, toId: req.toId, toType: req.toType } as const;
+  // A direct upload is confirmed later from its record, so only those slots write one now.
+  if (takesDirectUploads(s, who.appId)) {
+    const file = await createSlot(s, who.appId, fields);
+    const sign = mintSign(caller.keys, { fid: file.id, from_id: from, to_id: req.toId, to_type: req.toType, ft: req.type.code });
+    return slotAnswer(s, file, s.urls.chatDownload(sign));
+  }
+  const fileId = newId(16);
+  const capability = mintSlotCapability(caller.keys.app.signKey, {
+    appId: who.appId,
+    fileId,
+    ...fields,
+    maxBytes: s.config.limits[req.type.limit],
+    expiresAt: Date.now() + s.config.slotTtlSeconds * 1000,
+  });
+  const sign = mintSign(caller.keys, { fid: fileId, from_id: from, to_id: req.toId, to_type: req.toType, ft: req.type.code });
+  return { upload_url: s.urls.upload(capability), upload_method: 'POST', oss_body_param: {}, download_url: s.urls.chatDownload(sign) };
+}
+
+/** The record a capability slot's upload claims: what the slot would have written, made now. */
+export function capabilityRecord(c: SlotClaims, slotId: string, now: number): FileRecord {
+  return {
+    id: c.fileId,
+    appId: c.appId,
+    kind: c.kind,
+    fileType: c.fileType,
+    ownerId: c.ownerId,
+    toId: c.toId,
+    toType: c.toType,
+    slotId,
+    slotExpiresAt: c.expiresAt,
+    status: 'uploading',
+    storageKey: storageKeyFor(c.fileId),
+    size: null,
+    sha256: null,
+    contentType: null,
+    fileName: null,
+    createdAt: now,
+    completedAt: null,
+  };
 }
 
 export async function issueAvatarSlot(s: Services, caller: Caller, groupId: string | undefined): Promise<UploadSlot> {

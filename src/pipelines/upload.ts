@@ -1,4 +1,5 @@
-// Upload, step 2: the bytes arrive at upload_url. Claim the slot (one upload at a time), stream
+// Upload, step 2: the bytes arrive at upload_url. Claim the slot (one upload at a time: for a
+// capability slot, the claim is the insert of its record), stream
 // through the guard into the store, and only when every byte is durable and the request is
 // complete, commit the object and mark the record ready. Any failure on the way discards what
 // was staged and gives the slot back, so the client can simply try again.
@@ -15,6 +16,8 @@ import { StorageError } from '../bytes/byte-store.ts';
 import type { Services } from '../services.ts';
 import { countUpload, refuseQuarantined } from './lifecycle.ts';
 import { quotaError, quotaRoom } from './app-settings.ts';
+import { readSlotCapability, SLOT_CAPABILITY, verifySlotCapability } from '../auth/slot-capability.ts';
+import { capabilityRecord } from './slots.ts';
 
 /** An upload's claim is refreshed this often while bytes arrive... */
 const HEARTBEAT_MS = 30_000;
@@ -29,19 +32,43 @@ export interface StagedUpload {
   object: StagedObject;
 }
 
-async function claim(s: Services, slotId: string): Promise<FileRecord> {
+/** A claimed upload: its record, the most bytes it may bring, and how to give the slot back. */
+interface Claimed {
+  file: FileRecord;
+  maxBytes: number | null;
+  /** after a failure: the slot can be used again */
+  giveBack(): Promise<void>;
+}
+
+async function claim(s: Services, slotId: string): Promise<Claimed> {
   const now = Date.now();
+  if (SLOT_CAPABILITY.test(slotId)) return claimCapability(s, slotId, now);
   const res = await s.meta.claimSlot(slotId, now, now - STALE_CLAIM_MS);
-  if (res.ok) return res.file;
-  switch (res.reason) {
+  if (res.ok) return { file: res.file, maxBytes: null, giveBack: () => s.meta.releaseSlot(res.file.id) };
+  throw claimRefused(res.reason);
+}
+
+/** A capability slot: checked by its MAC and expiry, then claimed by writing its record. */
+async function claimCapability(s: Services, slotId: string, now: number): Promise<Claimed> {
+  const written = readSlotCapability(slotId);
+  const keys = await s.apps.get(written.appId);
+  if (!keys) throw claimRefused('not-found');
+  const claims = verifySlotCapability(keys.blobKeys, written, now);
+  const res = await s.meta.claimCapability(capabilityRecord(claims, slotId, now), now, now - STALE_CLAIM_MS);
+  if (!res.ok) throw claimRefused(res.reason);
+  return { file: res.file, maxBytes: claims.maxBytes, giveBack: () => s.meta.dropClaim(res.file.id) };
+}
+
+function claimRefused(reason: 'not-found' | 'expired' | 'used' | 'busy'): FerryError {
+  switch (reason) {
     case 'not-found':
-      throw new FerryError(Codes.SLOT_NOT_FOUND, 'upload slot not found: ask for a new one');
+      return new FerryError(Codes.SLOT_NOT_FOUND, 'upload slot not found: ask for a new one');
     case 'expired':
-      throw new FerryError(Codes.SLOT_NOT_FOUND, 'upload slot has expired: ask for a new one');
+      return new FerryError(Codes.SLOT_NOT_FOUND, 'upload slot has expired: ask for a new one');
     case 'used':
-      throw new FerryError(Codes.SLOT_USED, 'upload slot was already used: ask for a new one');
+      return new FerryError(Codes.SLOT_USED, 'upload slot was already used: ask for a new one');
     case 'busy':
-      throw new FerryError(Codes.SLOT_BUSY, 'another upload to this slot is in progress');
+      return new FerryError(Codes.SLOT_BUSY, 'another upload to this slot is in progress');
   }
 }
 
@@ -79,10 +106,10 @@ function unlessCut<T>(work: Promise<T>, cut: AbortSignal | undefined, settled: (
 async function runUpload(s: Services, slotId: string, receive: Receive, client: { ip: string }, cut: AbortSignal | undefined): Promise<void> {
   s.rateLimits.byIp('uploads', client.ip);
   cut?.throwIfAborted();
-  const file = await claim(s, slotId);
+  const { file, maxBytes, giveBack } = await claim(s, slotId);
   const leaveTurn = takeUserTurn(s, file);
   if (!leaveTurn) {
-    await s.meta.releaseSlot(file.id).catch((e: unknown) => s.log.error({ err: e }, 'could not release upload slot'));
+    await giveBack().catch((e: unknown) => s.log.error({ err: e }, 'could not release upload slot'));
     const max = s.config.uploadLimits.perUser;
     throw new FerryError(Codes.TOO_MANY_UPLOADS, `too many uploads at once: at most ${max} per user; wait for one to finish, then upload again`);
   }
@@ -96,7 +123,7 @@ async function runUpload(s: Services, slotId: string, receive: Receive, client: 
     s.rateLimits.byUser('uploads', file.appId, file.ownerId);
     const receiving = receive((source, fileName) => {
       const one = (async () => {
-        const up = await stageUpload(s, file, source, fileName, cut);
+        const up = await stageUpload(s, file, maxBytes, source, fileName, cut);
         // Cut while the last bytes were landing: the cleanup below may already have run.
         if (cut?.aborted) {
           await up.object.discard().catch(() => {});
@@ -127,7 +154,7 @@ async function runUpload(s: Services, slotId: string, receive: Receive, client: 
     s.metrics.uploadCompleted(uploadLabel(file), result.size);
   } catch (err) {
     await Promise.all(staged.map((u) => u.object.discard().catch(() => {})));
-    await s.meta.releaseSlot(file.id).catch((e: unknown) => s.log.error({ err: e }, 'could not release upload slot'));
+    await giveBack().catch((e: unknown) => s.log.error({ err: e }, 'could not release upload slot'));
     throw err;
   } finally {
     clearInterval(heartbeat);
@@ -150,10 +177,18 @@ async function measureMedia(s: Services, key: string, up: StagedUpload): Promise
   }
 }
 
-async function stageUpload(s: Services, file: FileRecord, source: Readable, fileName: string | null, cut?: AbortSignal): Promise<StagedUpload> {
+async function stageUpload(
+  s: Services,
+  file: FileRecord,
+  slotLimit: number | null,
+  source: Readable,
+  fileName: string | null,
+  cut?: AbortSignal,
+): Promise<StagedUpload> {
   cut?.throwIfAborted();
   const type = file.kind === 'chat' ? fileTypeInfo(file.fileType) : AVATAR_TYPE;
-  const typeLimit = s.config.limits[type.limit];
+  // A capability carries the limit it was handed out with; a lower one configured since wins.
+  const typeLimit = Math.min(s.config.limits[type.limit], slotLimit ?? Infinity);
   // A quota that leaves less than the type's limit stops the upload while it streams.
   const room = await quotaRoom(s, file.appId, file.ownerId);
   const quotaBinds = room.code !== null && room.bytes < typeLimit;

@@ -596,6 +596,55 @@ export function metaStoreContract(name: string, fresh: MetaStoreFactory): void {
         for (const c of claims) if (!c.ok) assert.equal(c.reason, 'busy');
       });
 
+      // ---- slot capabilities: the claim writes the record ----
+      it('claimCapability: the first claim inserts the record uploading, without a reference; completeUpload writes the reference', async (meta) => {
+        const f = fileRecord({ status: 'uploading' });
+        const claim = await meta.claimCapability(f, T0, T0 - MINUTE);
+        assert.ok(claim.ok);
+        assert.equal(claim.file.status, 'uploading');
+        assert.equal((await meta.getFile('app1', f.id))?.status, 'uploading');
+        assert.equal(await meta.getRef('app1', f.id), null, 'no reference before the upload completes');
+        const done1 = await meta.completeUpload(f.id, done, T0 + 1000);
+        assert.equal(done1.status, 'ready');
+        const ref = await meta.getRef('app1', f.id);
+        assert.equal(ref?.state, 'live');
+        assert.equal(ref?.fileId, f.id);
+        assert.equal(ref?.fromId, f.ownerId);
+        assert.equal(ref?.toId, f.toId);
+        assert.deepEqual(await meta.claimCapability(f, T0 + 2000, T0 + 2000), { ok: false, reason: 'used' }, 'a finished file is used');
+      });
+
+      it('claimCapability: of concurrent claims exactly one wins; the others are busy', async (meta) => {
+        const f = fileRecord({ status: 'uploading' });
+        const claims = await Promise.all(Array.from({ length: 8 }, () => meta.claimCapability(f, T0, T0 - MINUTE)));
+        assert.equal(claims.filter((c) => c.ok).length, 1, JSON.stringify(claims));
+        for (const c of claims) if (!c.ok) assert.equal(c.reason, 'busy');
+      });
+
+      it('claimCapability: a stale claim is taken over, a given-back one claimed again; dropClaim removes only an uploading record', async (meta) => {
+        const f = fileRecord({ status: 'uploading' });
+        assert.ok((await meta.claimCapability(f, T0, T0 - MINUTE)).ok);
+        assert.deepEqual(await meta.claimCapability(f, T0 + 1000, T0), { ok: false, reason: 'busy' }, 'claimed exactly at staleBefore is not stale');
+        assert.ok((await meta.claimCapability(f, T0 + 2 * MINUTE, T0 + 1)).ok, 'a claim older than staleBefore is stale');
+        assert.equal(await meta.releaseClaims(T0 + 3 * MINUTE), 1);
+        assert.equal((await meta.getFile('app1', f.id))?.status, 'pending');
+        assert.ok((await meta.claimCapability(f, T0 + 4 * MINUTE, T0)).ok, 'a given-back claim is claimed again');
+        await meta.dropClaim(f.id);
+        assert.equal(await meta.getFile('app1', f.id), null, 'a dropped claim leaves no record');
+        assert.ok((await meta.claimCapability(f, T0 + 5 * MINUTE, T0)).ok, 'and the capability can be used again');
+        await meta.completeUpload(f.id, done, T0 + 6 * MINUTE);
+        await meta.dropClaim(f.id);
+        assert.equal((await meta.getFile('app1', f.id))?.status, 'ready', 'a ready file is never dropped');
+      });
+
+      it('completeUpload of a slot record that has its reference already keeps that one', async (meta) => {
+        const f = await uploading(meta, T0);
+        const ref = await meta.getRef('app1', f.id);
+        assert.ok(ref);
+        await meta.completeUpload(f.id, done, T0 + 1000);
+        assert.deepEqual(await meta.getRef('app1', f.id), ref);
+      });
+
       it('touchClaim keeps a running upload from being taken over; it does not claim a pending slot', async (meta) => {
         const f = await uploading(meta, T0);
         await meta.touchClaim(f.id, T0 + 5 * MINUTE);

@@ -162,14 +162,11 @@ function scratchFiles(f: TestFerry): string[] {
   });
 }
 
-/** Right after the answer (no waiting): nothing staged, no object, the slot pending again. */
+/** Right after the answer (no waiting): nothing staged, no object, the slot's claim dropped (usable again). */
 async function assertNothingStored(f: TestFerry, stores: Inspector, slot: Slot, creds: Creds): Promise<void> {
   assert.deepEqual(await stores.stagedUploads(), [], 'no staged bytes (tmp files or open multipart uploads)');
   assert.deepEqual(scratchFiles(f), [], 'no scratch files in the data folder');
-  const row = await rowOf(stores, slot);
-  assert.equal(row.status, 'pending', 'the slot is given back');
-  assert.equal(row.size, null);
-  assert.equal(await stores.readObject(row.storage_key), null, 'no object for this slot');
+  assert.equal(await stores.fileBySlot(slotIdOf(slot)), undefined, 'the claim is dropped: the slot is given back');
   const ready = new Set((await stores.files()).filter((r) => r.status === 'ready').map((r) => r.storage_key));
   assert.deepEqual((await stores.objectKeys()).filter((k) => !ready.has(k)), [], 'every object belongs to a ready record');
   assert.equal((await getJson(withCreds(slot.download_url, creds))).body.code, 60002);
@@ -327,7 +324,7 @@ describe('uploads in flight per user', () => {
     assert.equal(third.status, 200);
     assert.equal(third.body.code, 60016);
     assert.match(third.body.message ?? '', /at most 2/);
-    assert.equal((await rowOf(stores, s3)).status, 'pending', 'the refused slot is not left claimed');
+    assert.equal(await stores.fileBySlot(slotIdOf(s3)), undefined, 'the refused slot is not left claimed');
 
     // Another user of the same app uploads as usual.
     const bobs = await chatSlot(f.url, bob, { file_type: 100, to_id: '1002', to_type: 1 });

@@ -10,11 +10,13 @@ import { StorageError } from '../../bytes/byte-store.ts';
 import { receiveUpload, type StagedUpload } from '../../pipelines/upload.ts';
 import type { Services } from '../../services.ts';
 import { ok } from '../envelope.ts';
+import { SLOT_CAPABILITY } from '../../auth/slot-capability.ts';
 import { watchUploadPace } from '../upload-pace.ts';
 
-const slotParams = Type.Object({ slotId: Type.String({ maxLength: 64 }) });
+const slotParams = Type.Object({ slotId: Type.String({ maxLength: 2048 }) });
 type SlotRequest = FastifyRequest<{ Params: Static<typeof slotParams> }>;
 
+/** a random slot id (avatars, direct uploads), or a chat slot's capability (auth/slot-capability.ts) */
 const SLOT_ID = /^[A-Za-z0-9_-]{16,64}$/;
 
 export async function uploadReceiveRoutes(fastify: FastifyInstance, opts: { services: Services }): Promise<void> {
@@ -40,7 +42,7 @@ export async function uploadReceiveRoutes(fastify: FastifyInstance, opts: { serv
     const pace = watchUploadPace(req.raw, s.config.uploadLimits);
     try {
       const slotId = req.params.slotId;
-      if (!SLOT_ID.test(slotId)) throw new FerryError(Codes.SLOT_NOT_FOUND, 'upload slot not found: ask for a new one');
+      if (!SLOT_ID.test(slotId) && !SLOT_CAPABILITY.test(slotId)) throw new FerryError(Codes.SLOT_NOT_FOUND, 'upload slot not found: ask for a new one');
       const receive = (stage: Parameters<typeof receiveMultipart>[1]) => (req.isMultipart() ? receiveMultipart(req, stage) : stage(req.raw, null));
       await receiveUpload(s, slotId, receive, { ip: req.ip }, pace.signal);
       return ok(true);

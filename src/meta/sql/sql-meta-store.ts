@@ -189,6 +189,28 @@ function afterMember<DB, TB extends keyof DB>(eb: ExpressionBuilder<DB, TB>, a: 
   ]);
 }
 
+async function completeRow(db: Kysely<Database>, id: string, done: CompletedUpload, now: number): Promise<FileRecord> {
+  const row = await db
+    .updateTable('files')
+    .set({
+      status: 'ready',
+      size: done.size,
+      sha256: done.sha256,
+      content_type: done.contentType,
+      file_name: done.fileName,
+      completed_at: now,
+      width: done.width ?? null,
+      height: done.height ?? null,
+      duration_ms: done.durationMs ?? null,
+    })
+    .where('id', '=', id)
+    .where('status', '=', 'uploading')
+    .returningAll()
+    .executeTakeFirst();
+  if (!row) throw new Error(`file ${id} was not uploading when its upload completed`);
+  return toFile(row);
+}
+
 export class SqlMetaStore implements MetaStore {
   constructor(
     private readonly db: Kysely<Database>,
@@ -674,25 +696,12 @@ export class SqlMetaStore implements MetaStore {
   }
 
   async completeUpload(id: string, done: CompletedUpload, now: number): Promise<FileRecord> {
-    const row = await this.db
-      .updateTable('files')
-      .set({
-        status: 'ready',
-        size: done.size,
-        sha256: done.sha256,
-        content_type: done.contentType,
-        file_name: done.fileName,
-        completed_at: now,
-        width: done.width ?? null,
-        height: done.height ?? null,
-        duration_ms: done.durationMs ?? null,
-      })
-      .where('id', '=', id)
-      .where('status', '=', 'uploading')
-      .returningAll()
-      .executeTakeFirst();
-    if (!row) throw new Error(`file ${id} was not uploading when its upload completed`);
-    return toFile(row);
+    return this.db.transaction().execute(async (tx) => {
+      const file = await completeRow(tx, id, done, now);
+      // A capability slot's record was written by its claim, without the reference.
+      await tx.insertInto('file_refs').values(refRow(originalRef(file))).onConflict((oc) => oc.doNothing()).execute();
+      return file;
+    });
   }
 
   async listExpiredSlots(now: number, staleBefore: number, limit: number): Promise<FileRecord[]> {
@@ -711,6 +720,34 @@ export class SqlMetaStore implements MetaStore {
   async deleteFile(id: string): Promise<void> {
     this.readyFiles.delete(id);
     await this.db.deleteFrom('files').where('id', '=', id).where('status', '!=', 'ready').execute();
+  }
+
+  // ---- slot capabilities ----
+  async claimCapability(file: FileRecord, now: number, staleBefore: number): Promise<ClaimResult> {
+    // The primary key decides a race: one insert lands, the other does nothing.
+    const inserted = await this.db
+      .insertInto('files')
+      .values({ ...fileRow(file), status: 'uploading', claimed_at: now })
+      .onConflict((oc) => oc.doNothing())
+      .returningAll()
+      .executeTakeFirst();
+    if (inserted) return { ok: true, file: toFile(inserted) };
+    const taken = await this.db
+      .updateTable('files')
+      .set({ status: 'uploading', claimed_at: now })
+      .where('id', '=', file.id)
+      .where('app_id', '=', file.appId)
+      .where((eb) => eb.or([eb('status', '=', 'pending'), eb.and([eb('status', '=', 'uploading'), eb('claimed_at', '<', staleBefore)])]))
+      .returningAll()
+      .executeTakeFirst();
+    if (taken) return { ok: true, file: toFile(taken) };
+    const row = await this.db.selectFrom('files').select(['status']).where('id', '=', file.id).executeTakeFirst();
+    if (!row) return { ok: false, reason: 'busy' }; // its claim was dropped a moment ago: try again
+    return { ok: false, reason: row.status === 'uploading' ? 'busy' : 'used' };
+  }
+
+  async dropClaim(id: string): Promise<void> {
+    await this.db.deleteFrom('files').where('id', '=', id).where('status', '=', 'uploading').execute();
   }
 
   async getDerivative(fileId: string, variant: string): Promise<DerivativeRecord | null> {
