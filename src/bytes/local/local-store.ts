@@ -50,14 +50,20 @@ export class LocalByteStore implements ByteStore {
   async stage(key: string, source: Readable): Promise<StagedObject> {
     const final = this.pathOf(key);
     const tmp = path.join(this.tmp, randomBytes(12).toString('hex'));
+    // 256 KiB writes: few syscalls for big files without holding much memory per upload.
+    // flush: fsync before close, so an acknowledged upload survives a power cut.
+    // mode: stored files are readable by Ferry's user only.
+    const out = fs.createWriteStream(tmp, { flags: 'wx', mode: 0o600, flush: true, highWaterMark: 256 * 1024 });
     try {
-      // 256 KiB writes: few syscalls for big files without holding much memory per upload.
-      // flush: fsync before close, so an acknowledged upload survives a power cut.
-      // mode: stored files are readable by Ferry's user only.
-      const out = fs.createWriteStream(tmp, { flags: 'wx', mode: 0o600, flush: true, highWaterMark: 256 * 1024 });
       flushAsItArrives(source, out);
       await pipeline(source, out);
     } catch (err) {
+      // A source that fails early can do so before the file is even open: the stream opens (and
+      // creates the file) afterwards, so removing it before the stream has closed would leave it.
+      if (!out.closed) {
+        out.destroy();
+        await new Promise<void>((resolve) => out.once('close', () => resolve()));
+      }
       await fsp.rm(tmp, { force: true });
       throw diskStorageError(err, `writing an upload into ${this.tmp}`) ?? err;
     }
