@@ -196,6 +196,17 @@ export interface UsageRow {
   files: number;
 }
 
+/** What one app added and removed of one kind on one UTC day. */
+export interface UsageDay {
+  /** 'YYYY-MM-DD', UTC */
+  day: string;
+  kind: UsageKind;
+  bytesAdded: number;
+  filesAdded: number;
+  bytesRemoved: number;
+  filesRemoved: number;
+}
+
 /** A file in a group's shared-file space (Lanying's /group/file/*). */
 export interface SharedFileRecord {
   /** below 2^53, so JavaScript clients keep it exact */
@@ -368,6 +379,12 @@ export interface MetaStore {
   getDerivative(fileId: string, variant: string): Promise<DerivativeRecord | null>;
   /** Record a derivative; when one is already recorded (another node made it), that one wins and is returned. */
   putDerivative(d: DerivativeRecord): Promise<DerivativeRecord>;
+
+  // ---- usage history: bytes and files added and removed per app, UTC day and kind ----
+  /** Add to a day's counters of a kind (uploads add, purges remove); all four values are >= 0. */
+  addUsageDay(appId: string, entry: UsageDay): Promise<void>;
+  /** The app's days from `fromDay` ('YYYY-MM-DD', inclusive) on, by day then kind; days with nothing left out. */
+  listUsageDays(appId: string, fromDay: string): Promise<UsageDay[]>;
 
   // ---- lifecycle: references, deletion, quarantine, usage, settings, shared files, audit ----
   // (createFile records the file's original reference, with the file's id, itself.)

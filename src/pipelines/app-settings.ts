@@ -77,8 +77,14 @@ export async function changeSettings(s: Pick<Services, 'meta'>, app: { appId: st
 /** heaviest users listed by GET …/usage */
 const TOP_USERS = 20;
 
-/** GET /admin/apps/:app_id/usage and `ferry usage`: bytes and files by kind, and the heaviest users. */
-export async function appUsage(s: Pick<Services, 'meta'>, appId: string) {
+/** How many days of history GET …/usage returns unless asked (?days=), and at most. */
+export const HISTORY_DAYS = { default: 30, max: 366 } as const;
+
+/**
+ * GET /admin/apps/:app_id/usage and `ferry usage`: bytes and files by kind, the heaviest users,
+ * and what was added and removed per UTC day and kind over the last `days` days (today included).
+ */
+export async function appUsage(s: Pick<Services, 'meta'>, appId: string, days: number = HISTORY_DAYS.default) {
   const rows = await s.meta.getUsage(appId);
   const byKind: Record<string, { bytes: number; files: number }> = {};
   const users = new Map<string, { user_id: string; bytes: number; files: number }>();
@@ -94,7 +100,16 @@ export async function appUsage(s: Pick<Services, 'meta'>, appId: string) {
   }
   const total = Object.values(byKind).reduce((t, k) => ({ bytes: t.bytes + k.bytes, files: t.files + k.files }), { bytes: 0, files: 0 });
   const heaviest = [...users.values()].filter((u) => u.bytes > 0).sort((x, y) => y.bytes - x.bytes || x.user_id.localeCompare(y.user_id)).slice(0, TOP_USERS);
-  return { app_id: appId, ...total, by_kind: byKind, heaviest_users: heaviest };
+  const fromDay = dayOf(Date.now() - (days - 1) * 86_400_000);
+  const history = (await s.meta.listUsageDays(appId, fromDay)).map((d) => ({
+    day: d.day,
+    kind: d.kind,
+    bytes_added: d.bytesAdded,
+    files_added: d.filesAdded,
+    bytes_removed: d.bytesRemoved,
+    files_removed: d.filesRemoved,
+  }));
+  return { app_id: appId, ...total, by_kind: byKind, heaviest_users: heaviest, history };
 }
 
 /** What a quota leaves for one more upload of this user, and which quota binds (null: none). */

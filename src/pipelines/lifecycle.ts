@@ -123,7 +123,11 @@ export async function purgeBytes(s: LifecycleServices, file: FileRecord): Promis
   }
   // Only the caller that finished the purge counts it (a janitor retry may race a delete).
   if (finished && file.completedAt !== null && file.size !== null) {
-    await s.meta.addUsage(file.appId, file.ownerId, usageKindOf(file), -file.size, -1, null).catch((err: unknown) => s.log.warn({ err }, 'usage not updated'));
+    const kind = usageKindOf(file);
+    await s.meta.addUsage(file.appId, file.ownerId, kind, -file.size, -1, null).catch((err: unknown) => s.log.warn({ err }, 'usage not updated'));
+    // History counts the day the bytes left the store, not the day they came.
+    const removed = { day: dayOf(Date.now()), kind, bytesAdded: 0, filesAdded: 0, bytesRemoved: file.size, filesRemoved: 1 };
+    await s.meta.addUsageDay(file.appId, removed).catch((err: unknown) => s.log.warn({ err }, 'usage history not updated'));
   }
   return true;
 }
@@ -277,10 +281,13 @@ export async function refuseQuarantined(s: LifecycleServices, appId: string, sha
   }
 }
 
-/** Add a finished upload to the usage counters; best effort, it never fails the upload. */
+/** Add a finished upload to the usage counters and the day's history; best effort, it never fails the upload. */
 export async function countUpload(s: LifecycleServices, file: FileRecord, size: number): Promise<void> {
-  const now = Date.now();
-  await s.meta.addUsage(file.appId, file.ownerId, usageKindOf(file), size, 1, dayOf(now)).catch((err: unknown) => s.log.warn({ err }, 'usage not updated'));
+  const day = dayOf(Date.now());
+  const kind = usageKindOf(file);
+  await s.meta.addUsage(file.appId, file.ownerId, kind, size, 1, day).catch((err: unknown) => s.log.warn({ err }, 'usage not updated'));
+  const added = { day, kind, bytesAdded: size, filesAdded: 1, bytesRemoved: 0, filesRemoved: 0 };
+  await s.meta.addUsageDay(file.appId, added).catch((err: unknown) => s.log.warn({ err }, 'usage history not updated'));
 }
 
 /** The download_url of a reference, as a client would use it (a fresh sign naming the same reference). */

@@ -7,7 +7,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { AlreadyExistsError, type FileRecord, type FileRef, type MetaRecord, type MetaStore } from '../../src/meta/meta-store.ts';
+import { AlreadyExistsError, type FileRecord, type FileRef, type MetaRecord, type MetaStore, type UsageDay, type UsageKind } from '../../src/meta/meta-store.ts';
 
 export interface MetaStoreHarness {
   store: MetaStore;
@@ -783,6 +783,51 @@ export function metaStoreContract(name: string, fresh: MetaStoreFactory): void {
         const winner = await meta.getDerivative('f1', 'thumb-200x200');
         assert.ok(winner && ds.some((d) => d.storageKey === winner.storageKey));
         for (const g of got) assert.deepEqual(g, winner);
+      });
+    });
+
+    describe('usage history', () => {
+      const day = (d: string, kind: UsageKind, added: [number, number], removed: [number, number] = [0, 0]): UsageDay => ({
+        day: d,
+        kind,
+        bytesAdded: added[0],
+        filesAdded: added[1],
+        bytesRemoved: removed[0],
+        filesRemoved: removed[1],
+      });
+
+      it('addUsageDay adds up per app, day and kind; listUsageDays lists from a day on, by day then kind', async (meta) => {
+        const big = 5 * 1024 * 1024 * 1024; // above 2^32: the columns must be 64-bit
+        await meta.addUsageDay('app1', day('2030-01-01', 'video', [big, 1]));
+        await meta.addUsageDay('app1', day('2030-01-02', 'voice', [7, 1]));
+        await meta.addUsageDay('app1', day('2030-01-02', 'image', [10, 1]));
+        await meta.addUsageDay('app1', day('2030-01-02', 'image', [5, 1]));
+        await meta.addUsageDay('app1', day('2030-01-02', 'image', [0, 0], [10, 1]));
+        await meta.addUsageDay('app1', day('2030-01-03', 'video', [0, 0], [big, 1]));
+        await meta.addUsageDay('app2', day('2030-01-02', 'image', [99, 1]));
+        assert.deepEqual(await meta.listUsageDays('app1', '2030-01-01'), [
+          day('2030-01-01', 'video', [big, 1]),
+          day('2030-01-02', 'image', [15, 2], [10, 1]),
+          day('2030-01-02', 'voice', [7, 1]),
+          day('2030-01-03', 'video', [0, 0], [big, 1]),
+        ]);
+        assert.deepEqual(
+          (await meta.listUsageDays('app1', '2030-01-02')).map((d) => `${d.day} ${d.kind}`),
+          ['2030-01-02 image', '2030-01-02 voice', '2030-01-03 video'],
+          'fromDay is inclusive',
+        );
+        assert.deepEqual(await meta.listUsageDays('app1', '2030-01-04'), []);
+        assert.deepEqual(await meta.listUsageDays('app3', '2000-01-01'), []);
+      });
+
+      it('concurrent addUsageDay calls for one day and kind all count', async (meta) => {
+        await Promise.all(Array.from({ length: 8 }, () => meta.addUsageDay('app1', day('2030-01-01', 'chat', [3, 1], [1, 1]))));
+        assert.deepEqual(await meta.listUsageDays('app1', '2030-01-01'), [day('2030-01-01', 'chat', [24, 8], [8, 8])]);
+      });
+
+      it('a day whose counters are all zero is left out', async (meta) => {
+        await meta.addUsageDay('app1', day('2030-01-01', 'chat', [0, 0]));
+        assert.deepEqual(await meta.listUsageDays('app1', '2030-01-01'), []);
       });
     });
 

@@ -477,8 +477,21 @@ test('usage and health: readiness ok, a chart that moves, usage by kind and the 
   const usage = page.getByRole('region', { name: `Usage of ${APP}` });
   const api = (await f.admin('GET', `/admin/apps/${APP}/usage`)).body as { by_kind: Record<string, { files: number }>; heaviest_users: { user_id: string }[] };
   assert.ok(api.by_kind.image && api.heaviest_users.length > 0);
-  await usage.getByRole('cell', { name: 'image', exact: true }).waitFor();
+  await usage.getByRole('table', { name: 'By kind' }).getByRole('cell', { name: 'image', exact: true }).waitFor();
   for (const u of api.heaviest_users) await usage.getByRole('cell', { name: u.user_id, exact: true }).waitFor();
+  // usage over time: today's bar and table row hold the two JPEGs this run uploaded (Try it, and
+  // the one sent with the old secret), to the byte
+  const today = new Date().toISOString().slice(0, 10);
+  const imageBytes = (await jpeg).length + (await otherJpeg).length;
+  const todayImage = usage.getByRole('row').filter({ has: page.getByRole('cell', { name: today, exact: true }) }).filter({ has: page.getByRole('cell', { name: 'image', exact: true }) });
+  const cells = await todayImage.getByRole('cell').allInnerTexts();
+  assert.deepEqual([cells[0], cells[1], cells[2], cells[4], cells[5]], [today, 'image', '2', '0', '0 B'], cells.join(' | '));
+  assert.match(String(cells[3]), new RegExp(` KiB \\(${imageBytes} B\\)$`), 'bytes added, exact');
+  const bar = usage.locator(`svg.usage-history rect[data-day="${today}"][data-kind="image"]`);
+  assert.equal(await bar.count(), 1, "today's image bar");
+  assert.match(String(await bar.locator('title').textContent()), new RegExp(`^${today} image: .* \\(${imageBytes} B\\)$`));
+  assert.ok(Number(await bar.getAttribute('height')) > 0);
+  await usage.getByRole('img', { name: /^Bytes added per day by kind from \d{4}-\d{2}-\d{2} to \d{4}-\d{2}-\d{2}/ }).waitFor();
   await assertLabelled('usage and health');
   await shot('usage-health');
 });

@@ -93,3 +93,47 @@ test('settings: GET shows them; bad values are refused and change nothing', asyn
   assert.equal((await f.admin('GET', '/admin/apps/nope')).status, 404);
   assert.equal((await f.admin('PATCH', '/admin/apps/nope', {})).status, 404);
 });
+
+test('usage history: uploads of two kinds and a delete show in today\'s row per kind, exactly; ?days= is checked', async () => {
+  const { appId } = await f.createApp('history-app');
+  const u1 = { appId, token: await f.token(appId, '1') };
+  const today = () => new Date().toISOString().slice(0, 10);
+  const before = today();
+  const a = await upload(u1, 300, 'h');
+  const b = await upload(u1, 200, 'i');
+  assert.deepEqual([a.code, b.code], [200, 200]);
+  const voice = Buffer.concat([Buffer.from('#!AMR\n'), Buffer.alloc(94, 'v')]);
+  const slot = await api<{ upload_url: string }>(f.url, '/file/upload/chat', { file_type: 101, to_id: '9' }, u1);
+  assert.equal((await postMultipart(slot.body.data.upload_url, voice)).body.code, 200);
+  const del = await f.admin('POST', `/admin/apps/${appId}/files/delete`, { urls: [a.url] });
+  assert.equal(del.status, 200, JSON.stringify(del.body));
+
+  const usage = await f.admin('GET', `/admin/apps/${appId}/usage`);
+  assert.equal(usage.status, 200);
+  // (at midnight UTC the uploads and the delete may fall on two days; then the test says so)
+  assert.equal(today(), before, 'the test ran across midnight UTC: run it again');
+  assert.deepEqual(usage.body.history, [
+    { day: before, kind: 'chat', bytes_added: 500, files_added: 2, bytes_removed: 300, files_removed: 1 },
+    { day: before, kind: 'voice', bytes_added: 100, files_added: 1, bytes_removed: 0, files_removed: 0 },
+  ]);
+  assert.deepEqual(usage.body.by_kind, { chat: { bytes: 200, files: 1 }, voice: { bytes: 100, files: 1 } }, 'the totals agree with the history');
+  for (const ok of ['1', '366']) {
+    const r = await f.admin('GET', `/admin/apps/${appId}/usage?days=${ok}`);
+    assert.equal(r.status, 200, ok);
+    assert.deepEqual(r.body.history, usage.body.history, `days=${ok} includes today`);
+  }
+  for (const bad of ['0', '367', '-1', '1.5', 'x', '', '1000000']) {
+    const r = await f.admin('GET', `/admin/apps/${appId}/usage?days=${encodeURIComponent(bad)}`);
+    assert.equal(r.status, 400, `days=${bad}`);
+    assert.match(String(r.body.error), /^days must be a whole number from 1 to 366$/, `days=${bad}`);
+  }
+  const none = await f.admin('GET', `/admin/apps/${appId}/usage?days=abcdefghij`);
+  assert.equal(none.status, 400);
+  assert.match(String(none.body.error), /days/, 'a value the schema refuses is named too');
+  const doc = (await (await fetch(`${f.url}/openapi.json`)).json()) as { paths: Record<string, { get?: { parameters?: Array<{ name: string; in: string; description?: string }> } }> };
+  const days = doc.paths['/admin/apps/{app_id}/usage']?.get?.parameters?.find((p) => p.name === 'days');
+  assert.equal(days?.in, 'query', '/openapi.json lists ?days=');
+  assert.match(String(days?.description), /1-366 \(default 30\)/);
+  const fresh = await f.createApp('history-empty');
+  assert.deepEqual((await f.admin('GET', `/admin/apps/${fresh.appId}/usage`)).body.history, [], 'an app with nothing has no history');
+});

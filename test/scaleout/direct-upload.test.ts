@@ -117,6 +117,12 @@ test('an opted-in app gets a presigned PUT; the bytes skip Ferry and become down
   const row = await recordOf(slot);
   assert.equal(row.status, 'ready');
   assert.equal(row.size, bytes.length);
+  // counted when confirmed, in the totals and in today's usage history
+  const usage = await f.admin('GET', '/admin/apps/android-app/usage?days=1');
+  assert.deepEqual(usage.body.by_kind, { image: { bytes: bytes.length, files: 1 } });
+  assert.deepEqual(usage.body.history, [
+    { day: new Date().toISOString().slice(0, 10), kind: 'image', bytes_added: bytes.length, files_added: 1, bytes_removed: 0, files_removed: 0 },
+  ]);
 });
 
 test('a direct upload that breaks the rules is refused when confirmed, and its bytes are deleted', async () => {

@@ -1,4 +1,4 @@
-// Usage and health: the app's usage by kind and its heaviest users; readiness of database and
+// Usage and health: the app's usage by kind (now and per day) and its heaviest users; readiness of database and
 // store; request rate, error rate, latency and the derivative queue from /metrics, charted and
 // refreshed every few seconds.
 import { useEffect, useRef, useState } from 'preact/hooks';
@@ -6,6 +6,7 @@ import { ApiError, formatBytes, type Api } from '../api.ts';
 import { ErrorBox, Field, Unavailable, useAction } from '../ui.tsx';
 import { parseMetrics, point, reading, type Point, type Reading } from '../metrics.ts';
 import type { PageProps } from '../main.tsx';
+import { HISTORY_DAYS, UsageHistory, type UsageDay } from './usage-history.tsx';
 
 const EVERY_MS = 2000;
 const KEEP = 60;
@@ -15,6 +16,8 @@ interface Usage {
   files: number;
   by_kind: Record<string, { bytes: number; files: number }>;
   heaviest_users: { user_id: string; bytes: number; files: number }[];
+  /** absent on a Ferry from before usage history */
+  history?: UsageDay[];
 }
 
 export function HealthPage({ api, appId }: PageProps) {
@@ -207,7 +210,7 @@ function Chart({ title, unit, values, latest, error }: { title: string; unit: st
 function UsageCard({ api, appId }: { api: Api; appId: string }) {
   const [usage, setUsage] = useState<Usage | null>(null);
   const load = useAction(async () => {
-    setUsage(await api.admin<Usage>('GET', `/admin/apps/${encodeURIComponent(appId)}/usage`));
+    setUsage(await api.admin<Usage>('GET', `/admin/apps/${encodeURIComponent(appId)}/usage?days=${HISTORY_DAYS}`));
   });
   useEffect(() => {
     void load.run();
@@ -224,6 +227,7 @@ function UsageCard({ api, appId }: { api: Api; appId: string }) {
           <p>
             {formatBytes(usage.bytes)} in {usage.files} files
           </p>
+          <UsageHistory history={usage.history} />
           <table>
             <caption>By kind</caption>
             <thead>

@@ -9,7 +9,7 @@ import { isValidAppId } from '../../auth/credentials.ts';
 import { canonicalId } from '../../ids.ts';
 import { deleteUrls, eraseUser, lookupFile, MAX_URLS, quarantineUrls, releaseUrls } from '../../pipelines/lifecycle.ts';
 import type { Services } from '../../services.ts';
-import { appUsage, appView, changeSettings, KINDS } from '../../pipelines/app-settings.ts';
+import { appUsage, appView, changeSettings, HISTORY_DAYS, KINDS } from '../../pipelines/app-settings.ts';
 
 const appParams = Type.Object({ app_id: Type.String() });
 /** MAX_URLS download_urls of a few hundred characters each: far above the admin API's 64 KiB */
@@ -24,6 +24,12 @@ const lookupQuery = Type.Object({ url: Type.String({ minLength: 1, maxLength: 81
 const auditQuery = Type.Object({
   before: Type.Optional(Type.String({ maxLength: 64 })),
   limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,4}$' })),
+});
+// Query values arrive as strings (the admin validator does not coerce): the route checks the range.
+const usageQuery = Type.Object({
+  days: Type.Optional(
+    Type.String({ maxLength: 8, description: `days of history, today included: 1-${HISTORY_DAYS.max} (default ${HISTORY_DAYS.default})` }),
+  ),
 });
 
 const days = Type.Integer({ minimum: 0, maximum: 36500 });
@@ -78,7 +84,12 @@ export function fileAdminRoutes(fastify: FastifyInstance, s: Services): void {
     changeSettings(s, await existing(req.params.app_id), req.body, 'admin-key'),
   );
 
-  app.get('/admin/apps/:app_id/usage', { schema: { params: appParams } }, async (req) => appUsage(s, (await existing(req.params.app_id)).appId));
+  app.get('/admin/apps/:app_id/usage', { schema: { params: appParams, querystring: usageQuery } }, async (req) => {
+    const raw = req.query.days;
+    const n = raw === undefined ? HISTORY_DAYS.default : /^[0-9]{1,3}$/.test(raw) ? Number(raw) : NaN;
+    if (!(n >= 1 && n <= HISTORY_DAYS.max)) throw new AdminError(400, `days must be a whole number from 1 to ${HISTORY_DAYS.max}`);
+    return appUsage(s, (await existing(req.params.app_id)).appId, n);
+  });
 
   app.get('/admin/apps/:app_id/audit', { schema: { params: appParams, querystring: auditQuery } }, async (req) => {
     const appId = appOf(req.params.app_id);

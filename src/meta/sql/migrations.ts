@@ -247,6 +247,24 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0007_usage_history': {
+    async up(db: Kysely<unknown>) {
+      // Usage by kind over time, for the console's chart: one row per app, UTC day and kind,
+      // added to at upload and at purge. Additions and removals are kept apart, so a day with
+      // as much deleted as uploaded still shows both.
+      await db.schema
+        .createTable('usage_history')
+        .addColumn('app_id', 'text', (c) => c.notNull())
+        .addColumn('day', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('bytes_added', 'bigint', (c) => c.notNull())
+        .addColumn('files_added', 'bigint', (c) => c.notNull())
+        .addColumn('bytes_removed', 'bigint', (c) => c.notNull())
+        .addColumn('files_removed', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('usage_history_pk', ['app_id', 'day', 'kind'])
+        .execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -145,6 +145,17 @@ interface UsageDailyTable {
   bytes: BigIntColumn;
 }
 
+/** Usage by kind per UTC day: what was added (uploads) and removed (purges) that day. */
+interface UsageHistoryTable {
+  app_id: string;
+  day: string;
+  kind: string;
+  bytes_added: BigIntColumn;
+  files_added: BigIntColumn;
+  bytes_removed: BigIntColumn;
+  files_removed: BigIntColumn;
+}
+
 interface AppSettingsTable {
   app_id: string;
   settings: string;
@@ -200,4 +211,5 @@ export interface Database {
   audit_log: AuditLogTable;
   app_sign_keys: AppSignKeysTable;
   token_revocations: TokenRevocationsTable;
+  usage_history: UsageHistoryTable;
 }

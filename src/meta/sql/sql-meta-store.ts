@@ -28,6 +28,7 @@ import type {
   RefState,
   ReplaceResult,
   SharedFileRecord,
+  UsageDay,
   UsageKind,
   UsageRow,
 } from '../meta-store.ts';
@@ -770,6 +771,39 @@ export class SqlMetaStore implements MetaStore {
       .onConflict((oc) => oc.columns(['file_id', 'variant']).doNothing())
       .execute();
     return (await this.getDerivative(d.fileId, d.variant)) ?? d;
+  }
+
+  // ---- usage history: bytes and files added and removed per app, UTC day and kind ----
+
+  async addUsageDay(appId: string, e: UsageDay): Promise<void> {
+    const values = { bytes_added: e.bytesAdded, files_added: e.filesAdded, bytes_removed: e.bytesRemoved, files_removed: e.filesRemoved };
+    // One statement: two nodes counting the same day at once both land.
+    await this.db
+      .insertInto('usage_history')
+      .values({ app_id: appId, day: e.day, kind: e.kind, ...values })
+      .onConflict((oc) =>
+        oc.columns(['app_id', 'day', 'kind']).doUpdateSet({
+          bytes_added: sql`usage_history.bytes_added + ${e.bytesAdded}`,
+          files_added: sql`usage_history.files_added + ${e.filesAdded}`,
+          bytes_removed: sql`usage_history.bytes_removed + ${e.bytesRemoved}`,
+          files_removed: sql`usage_history.files_removed + ${e.filesRemoved}`,
+        }),
+      )
+      .execute();
+  }
+
+  async listUsageDays(appId: string, fromDay: string): Promise<UsageDay[]> {
+    const rows = await this.db.selectFrom('usage_history').selectAll().where('app_id', '=', appId).where('day', '>=', fromDay).orderBy('day').orderBy('kind').execute();
+    return rows
+      .map((r) => ({
+        day: r.day,
+        kind: r.kind as UsageKind,
+        bytesAdded: num(r.bytes_added),
+        filesAdded: num(r.files_added),
+        bytesRemoved: num(r.bytes_removed),
+        filesRemoved: num(r.files_removed),
+      }))
+      .filter((d) => d.bytesAdded !== 0 || d.filesAdded !== 0 || d.bytesRemoved !== 0 || d.filesRemoved !== 0);
   }
 
   // ---- lifecycle: references, deletion, quarantine, usage, settings, shared files, audit ----
