@@ -57,17 +57,20 @@ async function ensureGroup(tx: Tx, appId: string, groupId: string, now: number):
     .execute();
 }
 
+/** A group has one owner: userId becomes it, and a previous owner stays as a plain member. */
+export async function makeOwner(tx: Tx, appId: string, groupId: string, userId: string): Promise<void> {
+  await tx.updateTable('groups').set({ owner_id: userId }).where('app_id', '=', appId).where('group_id', '=', groupId).execute();
+  await tx
+    .updateTable('group_members')
+    .set({ role: 'member' })
+    .where('app_id', '=', appId)
+    .where('group_id', '=', groupId)
+    .where('role', '=', 'owner')
+    .execute();
+}
+
 export async function setMember(tx: Tx, appId: string, groupId: string, userId: string, role: MemberRole, joinedAt: number | null): Promise<void> {
-  if (role === 'owner') {
-    await tx.updateTable('groups').set({ owner_id: userId }).where('app_id', '=', appId).where('group_id', '=', groupId).execute();
-    await tx
-      .updateTable('group_members')
-      .set({ role: 'member' })
-      .where('app_id', '=', appId)
-      .where('group_id', '=', groupId)
-      .where('role', '=', 'owner')
-      .execute();
-  }
+  if (role === 'owner') await makeOwner(tx, appId, groupId, userId);
   await tx
     .insertInto('group_members')
     .values({ app_id: appId, group_id: groupId, user_id: userId, role, joined_at: joinedAt })

@@ -34,7 +34,7 @@ import type {
 } from '../meta-store.ts';
 import { AlreadyExistsError } from '../meta-store.ts';
 import type { AuditLogTable, Database, DerivativesTable, FileRefsTable, FilesTable, SharedFilesTable } from './schema.ts';
-import { applyChanges, MEMBER_BATCH, memberRows, setMember } from './membership-sql.ts';
+import { applyChanges, makeOwner, MEMBER_BATCH, memberRows, setMember } from './membership-sql.ts';
 import { migrationProvider } from './migrations.ts';
 import { classifyDatabaseError } from '../db-errors.ts';
 
@@ -487,16 +487,7 @@ export class SqlMetaStore implements MetaStore {
         .onConflict((oc) => oc.columns(['app_id', 'group_id']).doUpdateSet({ dismissed_at: null }))
         .execute();
       const owner = members.find((m) => m.role === 'owner');
-      if (owner) {
-        await tx.updateTable('groups').set({ owner_id: owner.userId }).where('app_id', '=', appId).where('group_id', '=', groupId).execute();
-        await tx
-          .updateTable('group_members')
-          .set({ role: 'member' })
-          .where('app_id', '=', appId)
-          .where('group_id', '=', groupId)
-          .where('role', '=', 'owner')
-          .execute();
-      }
+      if (owner) await makeOwner(tx, appId, groupId, owner.userId);
       for (let i = 0; i < members.length; i += MEMBER_BATCH) {
         await tx
           .insertInto('group_members')
