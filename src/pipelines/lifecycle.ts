@@ -168,23 +168,35 @@ async function deleteEach(s: LifecycleServices, appId: string, targets: FileRef[
   return { copies, bytesRemoved };
 }
 
-/** POST /admin/apps/:app_id/files/delete and message.recalled. */
-export async function deleteUrls(s: LifecycleServices, appId: string, rawUrls: unknown, opts: { allCopies?: boolean }, actor: Actor): Promise<{ results: UrlResult[] }> {
+/**
+ * The per-URL admin operations (delete, quarantine, release): every URL resolved to its
+ * reference the same way, a URL that names nothing answered in its own result (never a failed
+ * request), and each resolved one handed to the operation.
+ */
+async function eachUrl(
+  s: LifecycleServices,
+  appId: string,
+  rawUrls: unknown,
+  op: (url: string, ref: FileRef) => Promise<UrlResult>,
+): Promise<{ results: UrlResult[] }> {
   const urls = checkUrls(rawUrls);
   const keys = await keysOf(s, appId);
   const results: UrlResult[] = [];
   for (const url of urls) {
     const found = await resolveRef(s, keys, url);
-    if (!('ref' in found)) {
-      results.push({ url: String(url), ...found });
-      continue;
-    }
-    const out = await deleteRefs(s, appId, found.ref, opts.allCopies === true);
-    const result = out.copies === 0 ? 'already-deleted' : 'deleted';
-    results.push({ url, result, copies: out.copies, bytes_removed: out.bytesRemoved });
-    if (result === 'deleted') await audit(s.meta, appId, actor, opts.allCopies ? 'file.delete-all-copies' : 'file.delete', url, { ref_id: found.ref.id, file_id: found.ref.fileId, copies: out.copies });
+    results.push('ref' in found ? await op(url, found.ref) : { url: String(url), ...found });
   }
   return { results };
+}
+
+/** POST /admin/apps/:app_id/files/delete and message.recalled. */
+export function deleteUrls(s: LifecycleServices, appId: string, rawUrls: unknown, opts: { allCopies?: boolean }, actor: Actor): Promise<{ results: UrlResult[] }> {
+  return eachUrl(s, appId, rawUrls, async (url, ref) => {
+    const out = await deleteRefs(s, appId, ref, opts.allCopies === true);
+    const result = out.copies === 0 ? 'already-deleted' : 'deleted';
+    if (result === 'deleted') await audit(s.meta, appId, actor, opts.allCopies ? 'file.delete-all-copies' : 'file.delete', url, { ref_id: ref.id, file_id: ref.fileId, copies: out.copies });
+    return { url, result, copies: out.copies, bytes_removed: out.bytesRemoved };
+  });
 }
 
 /** The events hook's message.recalled: the URLs it names are deleted (their forwards stay). */
@@ -225,53 +237,26 @@ async function fileOfRef(s: LifecycleServices, appId: string, url: string, ref: 
 }
 
 /** POST /admin/apps/:app_id/files/quarantine: every copy of the bytes is refused; they are kept. */
-export async function quarantineUrls(s: LifecycleServices, appId: string, rawUrls: unknown, reason: string, actor: Actor): Promise<{ results: UrlResult[] }> {
-  const urls = checkUrls(rawUrls);
-  const keys = await keysOf(s, appId);
-  const results: UrlResult[] = [];
-  for (const url of urls) {
-    const found = await resolveRef(s, keys, url);
-    if (!('ref' in found)) {
-      results.push({ url: String(url), ...found });
-      continue;
-    }
-    if (found.ref.state === 'deleted') {
-      results.push({ url, result: 'not-found', error: 'this URL was deleted' });
-      continue;
-    }
-    const got = await fileOfRef(s, appId, url, found.ref);
-    if (!('file' in got)) {
-      results.push(got);
-      continue;
-    }
+export function quarantineUrls(s: LifecycleServices, appId: string, rawUrls: unknown, reason: string, actor: Actor): Promise<{ results: UrlResult[] }> {
+  return eachUrl(s, appId, rawUrls, async (url, ref) => {
+    if (ref.state === 'deleted') return { url, result: 'not-found', error: 'this URL was deleted' };
+    const got = await fileOfRef(s, appId, url, ref);
+    if (!('file' in got)) return got;
     const fresh = await s.meta.quarantine(appId, got.file.sha256, reason, Date.now());
-    results.push({ url, result: fresh ? 'quarantined' : 'already-quarantined' });
     if (fresh) await audit(s.meta, appId, actor, 'file.quarantine', url, { sha256: got.file.sha256, reason });
-  }
-  return { results };
+    return { url, result: fresh ? 'quarantined' : 'already-quarantined' };
+  });
 }
 
 /** POST /admin/apps/:app_id/files/release */
-export async function releaseUrls(s: LifecycleServices, appId: string, rawUrls: unknown, actor: Actor): Promise<{ results: UrlResult[] }> {
-  const urls = checkUrls(rawUrls);
-  const keys = await keysOf(s, appId);
-  const results: UrlResult[] = [];
-  for (const url of urls) {
-    const found = await resolveRef(s, keys, url);
-    if (!('ref' in found)) {
-      results.push({ url: String(url), ...found });
-      continue;
-    }
-    const got = await fileOfRef(s, appId, url, found.ref);
-    if (!('file' in got)) {
-      results.push(got);
-      continue;
-    }
+export function releaseUrls(s: LifecycleServices, appId: string, rawUrls: unknown, actor: Actor): Promise<{ results: UrlResult[] }> {
+  return eachUrl(s, appId, rawUrls, async (url, ref) => {
+    const got = await fileOfRef(s, appId, url, ref);
+    if (!('file' in got)) return got;
     const released = await s.meta.release(appId, got.file.sha256);
-    results.push({ url, result: released ? 'released' : 'not-quarantined' });
     if (released) await audit(s.meta, appId, actor, 'file.release', url, { sha256: got.file.sha256 });
-  }
-  return { results };
+    return { url, result: released ? 'released' : 'not-quarantined' };
+  });
 }
 
 /** Refuses bytes that are quarantined in the app (called before an upload is committed). */
