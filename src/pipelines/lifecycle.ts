@@ -275,10 +275,15 @@ export async function countUpload(s: LifecycleServices, file: FileRecord, size: 
   await s.meta.addUsageDay(file.appId, added).catch((err: unknown) => s.log.warn({ err }, 'usage history not updated'));
 }
 
-/** The download_url of a reference, as a client would use it (a fresh sign naming the same reference). */
+/**
+ * The download_url of a reference, as a client would use it: a sign naming the same reference,
+ * dated when the reference was made, so the same reference always gets the same URL (a lookup
+ * read twice, or by the CLI and the console, agrees).
+ */
 export function urlOfRef(s: LifecycleServices, keys: AppKeys, file: FileRecord, r: FileRef): string {
   if (file.kind !== 'chat') return s.urls.avatarDownload(file.id);
-  const claims = { fid: file.id, from_id: r.fromId, to_id: r.toId ?? '0', to_type: r.toType ?? 1, ft: r.fileType };
+  const iat = Math.floor(r.createdAt / 1000);
+  const claims = { fid: file.id, from_id: r.fromId, to_id: r.toId ?? '0', to_type: r.toType ?? 1, ft: r.fileType, iat };
   return s.urls.chatDownload(mintSign(keys, r.id === file.id ? claims : { ...claims, rid: r.id }));
 }
 

@@ -168,6 +168,12 @@ test('the lookup names the record, its state and its other URLs', async () => {
   assert.equal(others[0]!.sender, '1');
   // The URL the lookup gives for the original opens it.
   assert.equal(await codeOf(others[0]!.url, t['2']!), 200);
+  // The same reference always gets the same URL, also once the clock has moved to a new second.
+  const second = Math.floor(Date.now() / 1000);
+  while (Math.floor(Date.now() / 1000) === second) await new Promise((r) => setTimeout(r, 50));
+  const again = (await f.admin('GET', `/admin/apps/${appId}/files?url=${encodeURIComponent(fwd)}`)).body as Record<string, unknown>;
+  assert.equal(again.download_url, b.download_url);
+  assert.deepEqual(again.other_urls, b.other_urls);
   await del([original]);
   const after = await f.admin('GET', `/admin/apps/${appId}/files?url=${encodeURIComponent(original)}`);
   assert.equal(after.body.state, 'deleted');
