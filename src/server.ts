@@ -21,6 +21,7 @@ import { LeaseSingleFlight } from './cluster/lease-single-flight.ts';
 import type { Services } from './services.ts';
 import { secureDataDir } from './data-dir.ts';
 import { newDownloadCaches } from './pipelines/download-caches.ts';
+import { newSettingsCache } from './pipelines/app-settings.ts';
 import { Membership } from './membership/membership.ts';
 import { createLogger } from './logging.ts';
 import { FerryMetrics } from './metrics.ts';
@@ -107,6 +108,7 @@ export async function startFerry(config: Readonly<Config>, log: Logger = createL
     knownDerivatives: new LRUCache<string, DerivativeRecord>({ max: 10_000 }),
     mediaRefusals: new LRUCache<string, FerryError>({ max: 10_000 }),
     downloadCaches: newDownloadCaches(),
+    settings: newSettingsCache(),
     membership: new Membership(meta, apps, config.membership, log, metrics),
     metrics,
     readiness: ReadinessCheck.of(meta, bytes, (dependency, state, cause) => {

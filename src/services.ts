@@ -18,6 +18,7 @@ import type { FerryMetrics } from './metrics.ts';
 import type { ReadinessCheck } from './health.ts';
 import type { RateLimits } from './rate-limits.ts';
 import type { DownloadCaches } from './pipelines/download-caches.ts';
+import type { SettingsCache } from './pipelines/app-settings.ts';
 
 export interface Services {
   config: Readonly<Config>;
@@ -50,6 +51,8 @@ export interface Services {
   mediaRefusals: LRUCache<string, FerryError>;
   /** per-object headers and redirect locations, so a repeated download rebuilds neither */
   downloadCaches: DownloadCaches;
+  /** apps' settings as the quota checks last read them (reused for up to a second) */
+  settings: SettingsCache;
   /** per-IP and per-user limits on slots, uploads and downloads (counted on this node) */
   rateLimits: RateLimits;
   /** this Ferry's Prometheus registry and named metrics (GET /metrics) */

@@ -1,6 +1,9 @@
 // An app's lifecycle settings (PATCH /admin/apps/:app_id): retention per kind, quotas, and the
-// membership URL. Stored as one JSON document per app and read from the database when needed
-// (never cached), so a change applies on every node at once.
+// membership URL. Stored as one JSON document per app. The admin API and the janitor read them
+// from the database; the hot path (a quota check on every slot and upload) reuses what this node
+// read for up to a second, so a change applies at once on the node that made it and within a
+// second on every other node (as an app's membership URL does).
+import { LRUCache } from 'lru-cache';
 import { Codes, FerryError, badParam } from '../errors.ts';
 import { checkMembershipUrl, ConfigError } from '../config.ts';
 import type { FileRecord, UsageKind } from '../meta/meta-store.ts';
@@ -33,8 +36,25 @@ export async function loadSettings(s: Pick<Services, 'meta'>, appId: string): Pr
   return { ...empty(), ...parsed, retention_days: parsed.retention_days ?? {}, quota: parsed.quota ?? {}, ...(membershipUrl ? { membership_url: membershipUrl } : {}) };
 }
 
+/** how long a node reuses an app's settings on the hot path */
+export const SETTINGS_TTL_MS = 1_000;
+
+/** app → its settings, as the hot path last read them (Services.settings) */
+export type SettingsCache = LRUCache<string, AppSettings>;
+
+export const newSettingsCache = (max = 10_000): SettingsCache => new LRUCache<string, AppSettings>({ max, ttl: SETTINGS_TTL_MS });
+
+/** The settings a slot or an upload checks its quota against: this node's copy, at most a second old. */
+async function hotSettings(s: Pick<Services, 'meta' | 'settings'>, appId: string): Promise<AppSettings> {
+  const hit = s.settings.get(appId);
+  if (hit) return hit;
+  const read = await loadSettings(s, appId);
+  s.settings.set(appId, read);
+  return read;
+}
+
 /** Apply a patch (already checked by the route's schema) and store the result. */
-export async function patchSettings(s: Pick<Services, 'meta'>, appId: string, patch: SettingsPatch): Promise<AppSettings> {
+export async function patchSettings(s: Pick<Services, 'meta'> & Partial<Pick<Services, 'settings'>>, appId: string, patch: SettingsPatch): Promise<AppSettings> {
   const next = await loadSettings(s, appId);
   for (const [kind, days] of Object.entries(patch.retention_days ?? {}) as Array<[UsageKind, number]>) {
     if (days === 0) delete next.retention_days[kind];
@@ -59,6 +79,8 @@ export async function patchSettings(s: Pick<Services, 'meta'>, appId: string, pa
   }
   const { membership_url: _kept, ...stored } = next;
   await s.meta.putAppSettings(appId, JSON.stringify(stored));
+  // This node applies the change at once (the CLI, another process, has no copy to drop).
+  s.settings?.delete(appId);
   return next;
 }
 
@@ -68,7 +90,7 @@ export async function appView(s: Pick<Services, 'meta'>, app: { appId: string; c
 }
 
 /** PATCH /admin/apps/:app_id and `ferry app set`: apply, write to the audit log, show the result. */
-export async function changeSettings(s: Pick<Services, 'meta'>, app: { appId: string; createdAt: number }, patch: SettingsPatch, actor: Actor) {
+export async function changeSettings(s: Pick<Services, 'meta'> & Partial<Pick<Services, 'settings'>>, app: { appId: string; createdAt: number }, patch: SettingsPatch, actor: Actor) {
   const settings = await patchSettings(s, app.appId, patch);
   await audit(s.meta, app.appId, actor, 'app.settings', app.appId, patch);
   return { app_id: app.appId, created_at: app.createdAt, settings };
@@ -119,7 +141,7 @@ export interface QuotaRoom {
 }
 
 export async function quotaRoom(s: Services, appId: string, userId: string, now = Date.now()): Promise<QuotaRoom> {
-  const { quota } = await loadSettings(s, appId);
+  const { quota } = await hotSettings(s, appId);
   let room: QuotaRoom = { bytes: Number.POSITIVE_INFINITY, code: null };
   if (quota.app_bytes !== undefined) {
     const used = (await s.meta.getUsage(appId, '*')).reduce((sum, r) => sum + r.bytes, 0);

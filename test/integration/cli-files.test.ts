@@ -1,7 +1,7 @@
 // `ferry file delete|quarantine|release|lookup`, `ferry usage` and `ferry app set`, run from the
 // build as a child process against the data folder (and, scale-out, the database and bucket) of
-// a running Ferry: the answers are the admin API's, and what they do is seen by that Ferry at once
-// and in the store itself.
+// a running Ferry: the answers are the admin API's, and what they do is seen by that Ferry (at
+// once; an app's settings within about a second) and in the store itself.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -137,6 +137,23 @@ test('file lookup prints what the admin API answers; an unknown file exits 3', a
   await fails(3, /app no-such-app not found/, 'file', 'lookup', url, '--app', 'no-such-app');
   await fails(2, /url must be a download_url/, 'file', 'lookup', 'https://example.com/x', '--app', appId);
   await fails(2, /name the app with --app/, 'file', 'lookup', 'plainly not a url');
+});
+
+test('a quota the CLI sets (another process) binds the running Ferry within about a second; clearing it frees slots again', async () => {
+  const slotCode = async () => (await api<Slot>(f.url, '/file/upload/chat', { file_type: 100, to_id: '2' }, t['1']!)).body.code;
+  assert.equal(await slotCode(), 200);
+  await ok('app', 'set', '--app', appId, '--quota', 'app_bytes=1');
+  // The running Ferry reuses an app's settings for up to a second (SETTINGS_TTL_MS).
+  const until = async (code: number) => {
+    const start = Date.now();
+    while ((await slotCode()) !== code) {
+      assert.ok(Date.now() - start < 3_000, `still not ${code} after 3 s`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  await until(60052);
+  await ok('app', 'set', '--app', appId, '--quota', 'app_bytes=none');
+  await until(200);
 });
 
 test('usage --app prints the admin API usage; an unknown app exits 3', async () => {
