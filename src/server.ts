@@ -8,7 +8,7 @@ import { AppRegistry } from './auth/app-registry.ts';
 import { buildApp } from './http/app.ts';
 import { loadOrCreateAdminKey } from './admin-key.ts';
 import { startJanitor } from './janitor.ts';
-import { LRUCache } from 'lru-cache';
+import { boundedCache } from './primitives/bounded-cache.ts';
 import { MediaTools } from './media/tools.ts';
 import { InFlight } from './primitives/in-flight.ts';
 import { Turns } from './primitives/turns.ts';
@@ -105,8 +105,8 @@ export async function startFerry(config: Readonly<Config>, log: Logger = createL
     derivativeFlights: meta.sharedByNodes
       ? new LeaseSingleFlight(meta, { ttlMs: 2 * config.media.ffmpegTimeoutMs + 30_000 })
       : new LocalSingleFlight(),
-    knownDerivatives: new LRUCache<string, DerivativeRecord>({ max: 10_000 }),
-    mediaRefusals: new LRUCache<string, FerryError>({ max: 10_000 }),
+    knownDerivatives: boundedCache<string, DerivativeRecord>(10_000),
+    mediaRefusals: boundedCache<string, FerryError>(10_000),
     downloadCaches: newDownloadCaches(),
     settings: newSettingsCache(),
     membership: new Membership(meta, apps, config.membership, log, metrics),

@@ -9,7 +9,7 @@
 // keep serving: no rotation or revocation can have been written meanwhile.
 import { createHash } from 'node:crypto';
 import { createSigner, createVerifier } from 'fast-jwt';
-import { LRUCache } from 'lru-cache';
+import { boundedCache } from '../primitives/bounded-cache.ts';
 import type { AppKeyring, AppRecord, MetaStore } from '../meta/meta-store.ts';
 import { DEFAULT_TOKEN_POLICY, type TokenPolicy } from '../config.ts';
 import { LocalSingleFlight } from '../primitives/single-flight.ts';
@@ -68,7 +68,7 @@ interface Entry {
 }
 
 export class AppRegistry {
-  private readonly cache = new LRUCache<string, Entry>({ max: 10_000 });
+  private readonly cache = boundedCache<string, Entry>(10_000);
   private readonly loads = new LocalSingleFlight();
   private readonly verified: Verified = {
     tokens: new VerifiedCache(TOKEN_CACHE_MS),

@@ -13,6 +13,7 @@
 //   is one second, so a token revoked (by whatever check follows verification, or by the app
 //   being forgotten) stops working within a second.
 import { LRUCache } from 'lru-cache';
+import { boundedCache } from '../primitives/bounded-cache.ts';
 
 interface Entry<T> {
   /** the keys it was verified with: identity, not equality */
@@ -29,7 +30,7 @@ export class VerifiedCache<T extends object> {
     private readonly ttlMs: number,
     max = 10_000,
   ) {
-    this.entries = new LRUCache<string, Entry<T>>({ max });
+    this.entries = boundedCache<string, Entry<T>>(max);
   }
 
   /**

@@ -23,13 +23,13 @@ class Refused extends Error {
 
 /** The stores and keys the lifecycle pipelines need, opened from the FERRY_* settings. */
 async function openLifecycle(): Promise<{ s: LifecycleServices; close(): Promise<void> }> {
-  const [{ loadConfig }, { openMetaStore }, { openByteStore }, { AppRegistry }, { PublicUrls }, { LRUCache }, { default: pino }] = await Promise.all([
+  const [{ loadConfig }, { openMetaStore }, { openByteStore }, { AppRegistry }, { PublicUrls }, { boundedCache }, { default: pino }] = await Promise.all([
     import('../config.ts'),
     import('../meta/open.ts'),
     import('../bytes/open.ts'),
     import('../auth/app-registry.ts'),
     import('../public-urls.ts'),
-    import('lru-cache'),
+    import('../primitives/bounded-cache.ts'),
     import('pino'),
   ]);
   const config = loadConfig();
@@ -49,7 +49,7 @@ async function openLifecycle(): Promise<{ s: LifecycleServices; close(): Promise
     // stdout is the answer: warnings (a store that failed while removing bytes) go to stderr
     log: pino({ level: 'warn' }, pino.destination(2)),
     urls: new PublicUrls(config.publicUrl),
-    knownDerivatives: new LRUCache({ max: 1 }),
+    knownDerivatives: boundedCache(1),
   };
   return {
     s,

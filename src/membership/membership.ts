@@ -10,7 +10,7 @@
 //   - one ask per (group, user) in flight on a node, however many downloads wait for it.
 // Each node keeps what it read for LOCAL_TTL_MS only, so an event or push received by any node
 // is in force on every node within a second.
-import { LRUCache } from 'lru-cache';
+import { boundedCache } from '../primitives/bounded-cache.ts';
 import type { Logger } from 'pino';
 import type { AppRegistry } from '../auth/app-registry.ts';
 import type { MembershipConfig } from '../config.ts';
@@ -43,8 +43,8 @@ export const LOCAL_TTL_MS = 500;
 const URL_TTL_MS = 1_000;
 
 export class Membership {
-  private readonly local = new LRUCache<string, { state: MemberState; until: number }>({ max: 50_000 });
-  private readonly urls = new LRUCache<string, { url: string | undefined; until: number }>({ max: 10_000 });
+  private readonly local = boundedCache<string, { state: MemberState; until: number }>(50_000);
+  private readonly urls = boundedCache<string, { url: string | undefined; until: number }>(10_000);
   private readonly flights = new LocalSingleFlight();
 
   constructor(

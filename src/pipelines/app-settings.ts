@@ -4,6 +4,7 @@
 // read for up to a second, so a change applies at once on the node that made it and within a
 // second on every other node (as an app's membership URL does).
 import { LRUCache } from 'lru-cache';
+import { boundedCache } from '../primitives/bounded-cache.ts';
 import { Codes, FerryError, badParam } from '../errors.ts';
 import { checkMembershipUrl, ConfigError } from '../config.ts';
 import type { FileRecord, UsageKind } from '../meta/meta-store.ts';
@@ -42,7 +43,7 @@ export const SETTINGS_TTL_MS = 1_000;
 /** app → its settings, as the hot path last read them (Services.settings) */
 export type SettingsCache = LRUCache<string, AppSettings>;
 
-export const newSettingsCache = (max = 10_000): SettingsCache => new LRUCache<string, AppSettings>({ max, ttl: SETTINGS_TTL_MS });
+export const newSettingsCache = (max = 10_000): SettingsCache => boundedCache<string, AppSettings>(max, { ttl: SETTINGS_TTL_MS });
 
 /** The settings a slot or an upload checks its quota against: this node's copy, at most a second old. */
 async function hotSettings(s: Pick<Services, 'meta' | 'settings'>, appId: string): Promise<AppSettings> {

@@ -3,6 +3,7 @@
 // friends depend only on its record, which never changes) and the token-free URL a redirect
 // hands out (the same for every request in one window, by design: see windowedExpiry).
 import { LRUCache } from 'lru-cache';
+import { boundedCache } from '../primitives/bounded-cache.ts';
 import type { Servable } from './servable.ts';
 
 export interface DownloadCaches {
@@ -13,7 +14,7 @@ export interface DownloadCaches {
 }
 
 export function newDownloadCaches(max = 10_000): DownloadCaches {
-  return { fileHeaders: new LRUCache({ max }), redirects: new LRUCache({ max }) };
+  return { fileHeaders: boundedCache(max), redirects: boundedCache(max) };
 }
 
 /**

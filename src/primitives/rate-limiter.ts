@@ -4,6 +4,7 @@
 // price that a key pushed out (the least recently seen) starts again with a full bucket.
 // Counted in this process only: behind a load balancer each node counts its own share.
 import { LRUCache } from 'lru-cache';
+import { boundedCache } from './bounded-cache.ts';
 
 interface Bucket {
   tokens: number;
@@ -24,7 +25,7 @@ export class RateLimiter {
     maxKeys = 100_000,
   ) {
     this.perMs = limit / windowMs;
-    this.buckets = new LRUCache({ max: maxKeys });
+    this.buckets = boundedCache(maxKeys);
   }
 
   take(key: string, now = Date.now()): Admission {

@@ -22,7 +22,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { LRUCache } from 'lru-cache';
+import { boundedCache } from '../../primitives/bounded-cache.ts';
 import type {
   ByteRange,
   ByteStore,
@@ -126,7 +126,7 @@ export class S3ByteStore implements ByteStore, Presigner, DirectUploads {
   private readonly signer: S3Client;
   private readonly bucket: string;
   private readonly scratchDir: string;
-  private readonly signed = new LRUCache<string, PresignedGet>({ max: SIGNED_URLS_KEPT });
+  private readonly signed = boundedCache<string, PresignedGet>(SIGNED_URLS_KEPT);
 
   constructor(private readonly opts: S3StoreOptions) {
     this.bucket = opts.bucket;

@@ -1,7 +1,7 @@
 // MetaStore on kysely. The queries are plain enough to run unchanged on SQLite and PostgreSQL;
 // only the connection (dialect) differs, see sqlite.ts.
 import { Migrator, sql, type ExpressionBuilder, type Insertable, type Kysely, type Selectable } from 'kysely';
-import { LRUCache } from 'lru-cache';
+import { boundedCache } from '../../primitives/bounded-cache.ts';
 import type {
   MetaRecord,
   AppKeyring,
@@ -638,7 +638,7 @@ export class SqlMetaStore implements MetaStore {
    * Only finished records are cached; a pending one must be read again to see it complete.
    * Whoever starts deleting ready files must also evict them here (and on other nodes).
    */
-  private readonly readyFiles = new LRUCache<string, FileRecord>({ max: READY_CACHE_SIZE });
+  private readonly readyFiles = boundedCache<string, FileRecord>(READY_CACHE_SIZE);
 
   async getFile(appId: string, id: string): Promise<FileRecord | null> {
     const hit = this.readyFiles.get(id);
