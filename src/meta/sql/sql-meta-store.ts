@@ -36,6 +36,7 @@ import { AlreadyExistsError } from '../meta-store.ts';
 import type { AuditLogTable, Database, DerivativesTable, FileRefsTable, FilesTable, SharedFilesTable } from './schema.ts';
 import { applyChanges, makeOwner, MEMBER_BATCH, memberRows, setMember } from './membership-sql.ts';
 import { migrationProvider } from './migrations.ts';
+import { preparedRead } from './prepared-read.ts';
 import { classifyDatabaseError } from '../db-errors.ts';
 
 const num = (v: number | string) => Number(v);
@@ -640,10 +641,14 @@ export class SqlMetaStore implements MetaStore {
    */
   private readonly readyFiles = boundedCache<string, FileRecord>(READY_CACHE_SIZE);
 
+  private readonly fileById = preparedRead(() => this.db, 2, (id: string, appId: string) =>
+    this.db.selectFrom('files').selectAll().where('id', '=', id).where('app_id', '=', appId),
+  );
+
   async getFile(appId: string, id: string): Promise<FileRecord | null> {
     const hit = this.readyFiles.get(id);
     if (hit) return hit.appId === appId ? hit : null;
-    const row = await this.db.selectFrom('files').selectAll().where('id', '=', id).where('app_id', '=', appId).executeTakeFirst();
+    const [row] = await this.fileById(id, appId);
     const file = row ? toFile(row) : null;
     if (file?.status === 'ready') this.readyFiles.set(id, file);
     return file;
@@ -803,8 +808,13 @@ export class SqlMetaStore implements MetaStore {
     await this.db.insertInto('file_refs').values(refRow(ref)).execute();
   }
 
+  // Read on every download: a reference's state is never cached.
+  private readonly refById = preparedRead(() => this.db, 2, (id: string, appId: string) =>
+    this.db.selectFrom('file_refs').selectAll().where('id', '=', id).where('app_id', '=', appId),
+  );
+
   async getRef(appId: string, refId: string): Promise<FileRef | null> {
-    const row = await this.db.selectFrom('file_refs').selectAll().where('id', '=', refId).where('app_id', '=', appId).executeTakeFirst();
+    const [row] = await this.refById(refId, appId);
     return row ? toRef(row) : null;
   }
 
@@ -813,16 +823,20 @@ export class SqlMetaStore implements MetaStore {
     return rows.map(toRef);
   }
 
-  async getFileState(appId: string, fileId: string): Promise<RefState> {
-    const row = await this.db
+  // Read on every blob URL download, as getRef is on every chat download.
+  private readonly fileStateOf = preparedRead(() => this.db, 2, (fileId: string, appId: string) =>
+    this.db
       .selectFrom('file_refs')
       .select('state')
       .where('file_id', '=', fileId)
       .where('app_id', '=', appId)
       .where('state', '!=', 'deleted')
       .orderBy('state') // 'live' before 'quarantined'
-      .limit(1)
-      .executeTakeFirst();
+      .limit(1),
+  );
+
+  async getFileState(appId: string, fileId: string): Promise<RefState> {
+    const [row] = await this.fileStateOf(fileId, appId);
     return (row?.state as RefState | undefined) ?? 'deleted';
   }
 
