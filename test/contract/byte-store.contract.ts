@@ -219,6 +219,21 @@ export function byteStoreContract(name: string, fresh: ByteStoreFactory): void {
         }
       });
 
+      it('a big object reads back whole and in ranges across read-chunk boundaries (512 KiB), byte for byte', async (h) => {
+        const k = key();
+        const bytes = randomBytes(3 * MiB + 17);
+        await put(h.store, k, bytes);
+        assert.equal(sha(await readAll(await h.store.read(k))), sha(bytes));
+        for (const r of [
+          { start: 0, end: 1 * MiB },
+          { start: 512 * KiB - 1, end: 2 * MiB + 1 },
+          { start: 100, end: 1 * MiB + 99 },
+          { start: 3 * MiB - 5, end: 3 * MiB + 16 },
+        ]) {
+          assert.equal(sha(await readAll(await h.store.read(k, r))), sha(bytes.subarray(r.start, r.end + 1)), `${r.start}-${r.end}`);
+        }
+      });
+
       it('readSmall gives the same bytes as read for the same range', async (h) => {
         assert.equal(typeof h.store.readSmall === 'function', h.capabilities.readSmall);
         if (!h.store.readSmall) return;
