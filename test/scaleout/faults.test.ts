@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { api, chatSlot, getJson, putRaw, withCreds, type Creds, type Slot } from '../helpers/client.ts';
 import type { Inspector } from '../helpers/inspect.ts';
 import { service, startCluster } from './cluster.ts';
+import { SETTINGS_TTL_MS } from '../../src/pipelines/app-settings.ts';
 
 const slotIdOf = (slot: Slot) => slot.upload_url.split('/').pop()!;
 
@@ -94,6 +95,9 @@ test('PostgreSQL stopped: requests answer 10009 without 5xx; Ferry reconnects by
 
     service('pg-stop.sh', [], pg);
     pgDown = true;
+    // A slot checks the app's quota settings, which a node reuses for up to SETTINGS_TTL_MS: once
+    // that copy is older, a slot needs the database too.
+    await new Promise((r) => setTimeout(r, SETTINGS_TTL_MS + 200));
     const results = await Promise.all([
       ...Array.from({ length: 10 }, () => getJson(withCreds(kept.download_url, u2))),
       ...Array.from({ length: 10 }, () => api(f.url, '/file/upload/chat', { file_type: 100, to_id: '1002', to_type: 1 }, u1)),
