@@ -43,6 +43,7 @@ async function openLifecycle(): Promise<{ s: LifecycleServices; close(): Promise
     throw err;
   });
   const s: LifecycleServices = {
+    config,
     meta,
     bytes,
     apps: new AppRegistry(meta, config.tokens),

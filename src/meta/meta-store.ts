@@ -357,7 +357,11 @@ export interface MetaStore {
   releaseClaims(before: number): Promise<number>;
   /** A failed upload gives its slot back (status pending) so the client can retry. */
   releaseSlot(id: string): Promise<void>;
-  /** The record becomes ready; its original reference is written here when the slot did not write it. */
+  /**
+   * The record becomes ready; its original reference is written here when the slot did not write
+   * it. When that reference was deleted before the upload completed (tombstoneRef), the record
+   * comes back `purging` instead: its bytes are to leave the store at once.
+   */
   completeUpload(id: string, done: CompletedUpload, now: number): Promise<FileRecord>;
   /** Slots that expired without bytes (or whose upload died), for the janitor. */
   listExpiredSlots(now: number, staleBefore: number, limit: number): Promise<FileRecord[]>;
@@ -390,6 +394,12 @@ export interface MetaStore {
   // (createFile records the file's original reference, with the file's id, itself.)
   /** Record a forward's reference. */
   createRef(ref: FileRef): Promise<void>;
+  /**
+   * An upload's own reference deleted before the upload completed (a recalled message whose file
+   * is still on its way): written already deleted, unless the reference exists by now. true
+   * when written; the upload is then refused, or its bytes purged if it completes meanwhile.
+   */
+  tombstoneRef(ref: FileRef): Promise<boolean>;
   /** Never cached: every node sees a deletion or quarantine at once. */
   getRef(appId: string, refId: string): Promise<FileRef | null>;
   listRefsOfFile(fileId: string): Promise<FileRef[]>;

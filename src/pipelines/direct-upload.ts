@@ -15,7 +15,7 @@ import { UploadGuard } from '../media/upload-guard.ts';
 import type { FileRecord } from '../meta/meta-store.ts';
 import type { Services } from '../services.ts';
 import { STALE_CLAIM_MS, uploadLabel } from './upload.ts';
-import { countUpload, refuseQuarantined } from './lifecycle.ts';
+import { countUpload, dropDeletedUpload, refuseQuarantined } from './lifecycle.ts';
 
 /** The content type a direct PUT must carry (signed into the URL): what Android sends. */
 const DIRECT_UPLOAD_CONTENT_TYPE = 'application/octet-stream';
@@ -81,6 +81,7 @@ export async function confirmDirectUpload(s: Services, file: FileRecord): Promis
     // From here the record may be ready even if the call fails on the way back: keep the copy.
     recording = true;
     const ready = await s.meta.completeUpload(file.id, { size: guard.bytes, sha256, contentType, fileName: null }, Date.now());
+    if (ready.status === 'purging') await dropDeletedUpload(s, ready, guard.bytes);
     await countUpload(s, ready, guard.bytes);
     s.metrics.uploadCompleted(uploadLabel(file), guard.bytes);
     // The file is served from its own key now; the upload is only in the way (a failure here

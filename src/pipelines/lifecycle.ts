@@ -5,13 +5,13 @@
 //
 // The events hook calls recall / eraseUser / purgeGroupFiles; the admin API calls the rest.
 import type { AppKeys } from '../auth/app-registry.ts';
-import { mintSign, refIdOf, verifySign } from '../auth/file-sign.ts';
+import { mintSign, refIdOf, verifySign, type SignClaims } from '../auth/file-sign.ts';
 import { Codes, FerryError } from '../errors.ts';
 import type { FileRecord, FileRef, MetaStore, RefDeletion, UsageKind } from '../meta/meta-store.ts';
 import { randomId } from '../random-id.ts';
 import type { LifecycleHooks, Services } from '../services.ts';
 import { namedFile } from './links.ts';
-import { parseObjectName } from './ready-file.ts';
+import { parseObjectName, uploadMayStillCome } from './ready-file.ts';
 
 /** Who did it, as the audit log says: the admin key, a signed event, the janitor, or a user. */
 export type Actor = 'admin-key' | 'event' | 'janitor' | `user:${string}`;
@@ -20,7 +20,7 @@ export type Actor = 'admin-key' | 'event' | 'janitor' | `user:${string}`;
  * What these pipelines use of the services: the stores, the apps' keys, the public URLs and the
  * derivative cache. The CLI and the janitor build no more than this.
  */
-export type LifecycleServices = Pick<Services, 'meta' | 'bytes' | 'apps' | 'log' | 'urls' | 'knownDerivatives'>;
+export type LifecycleServices = Pick<Services, 'config' | 'meta' | 'bytes' | 'apps' | 'log' | 'urls' | 'knownDerivatives'>;
 
 /** At most this many URLs in one request: a bigger job is many requests (or the user erasure). */
 export const MAX_URLS = 1000;
@@ -81,19 +81,28 @@ async function keysOf(s: LifecycleServices, appId: string): Promise<AppKeys> {
   return keys;
 }
 
+type Unresolved = { result: 'not-found' | 'invalid'; error: string; /** a valid sign whose reference is not written (yet) */ sign?: SignClaims };
+
 /** Which reference a download_url, bare file_sign or avatar object_name names, or why none. */
-async function resolveRef(s: LifecycleServices, keys: AppKeys, raw: unknown): Promise<{ ref: FileRef } | { result: 'not-found' | 'invalid'; error: string }> {
+async function resolveRef(s: LifecycleServices, keys: AppKeys, raw: unknown): Promise<{ ref: FileRef } | Unresolved> {
   if (typeof raw !== 'string' || raw.trim() === '') return { result: 'invalid', error: 'not a download_url, file_sign or object_name' };
   if (raw.length > 8192) return { result: 'invalid', error: 'too long' };
   let refId: string;
+  let sign: SignClaims | undefined;
   try {
     const named = namedFile(raw);
-    refId = 'sign' in named ? refIdOf(verifySign(keys, named.sign)) : parseObjectName(named.objectName);
+    if ('sign' in named) {
+      sign = verifySign(keys, named.sign);
+      refId = refIdOf(sign);
+    } else {
+      refId = parseObjectName(named.objectName);
+    }
   } catch (err) {
     return { result: 'invalid', error: err instanceof FerryError ? `${err.message} (or of another app)` : 'not a download_url' };
   }
   const ref = await s.meta.getRef(keys.app.appId, refId);
-  return ref ? { ref } : { result: 'not-found', error: 'no such file in this app' };
+  if (ref) return { ref };
+  return { result: 'not-found', error: 'no such file in this app', ...(sign ? { sign } : {}) };
 }
 
 function checkUrls(urls: unknown): string[] {
@@ -130,6 +139,20 @@ export async function purgeBytes(s: LifecycleServices, file: FileRecord): Promis
     await s.meta.addUsageDay(file.appId, removed).catch((err: unknown) => s.log.warn({ err }, 'usage history not updated'));
   }
   return true;
+}
+
+/** why an upload whose download_url was deleted before it completed is refused (60050) */
+export const DELETED_BEFORE_UPLOAD = "this file's download_url was deleted before its upload completed: nothing was kept";
+
+/**
+ * An upload that completed after its URL was deleted (completeUpload answered `purging`): it
+ * counts as stored for that moment, and its bytes leave the store now. Throws 60050 for the
+ * uploader.
+ */
+export async function dropDeletedUpload(s: LifecycleServices, file: FileRecord, size: number): Promise<never> {
+  await countUpload(s, file, size);
+  await purgeBytes(s, file);
+  throw new FerryError(Codes.FILE_DELETED, DELETED_BEFORE_UPLOAD);
 }
 
 async function deleteOne(s: LifecycleServices, appId: string, refId: string): Promise<RefDeletion | null> {
@@ -178,25 +201,48 @@ async function eachUrl(
   appId: string,
   rawUrls: unknown,
   op: (url: string, ref: FileRef) => Promise<UrlResult>,
+  /** a URL whose upload has not completed: its own answer, or undefined to answer not-found */
+  beforeUpload?: (url: string, sign: SignClaims) => Promise<UrlResult | undefined>,
 ): Promise<{ results: UrlResult[] }> {
   const urls = checkUrls(rawUrls);
   const keys = await keysOf(s, appId);
   const results: UrlResult[] = [];
   for (const url of urls) {
     const found = await resolveRef(s, keys, url);
-    results.push('ref' in found ? await op(url, found.ref) : { url: String(url), ...found });
+    if ('ref' in found) {
+      results.push(await op(url, found.ref));
+      continue;
+    }
+    const { sign, ...unresolved } = found;
+    const early = sign && beforeUpload ? await beforeUpload(url, sign) : undefined;
+    results.push(early ?? { url: String(url), ...unresolved });
   }
   return { results };
 }
 
 /** POST /admin/apps/:app_id/files/delete and message.recalled. */
 export function deleteUrls(s: LifecycleServices, appId: string, rawUrls: unknown, opts: { allCopies?: boolean }, actor: Actor): Promise<{ results: UrlResult[] }> {
-  return eachUrl(s, appId, rawUrls, async (url, ref) => {
+  const deleteRef = async (url: string, ref: FileRef): Promise<UrlResult> => {
     const out = await deleteRefs(s, appId, ref, opts.allCopies === true);
     const result = out.copies === 0 ? 'already-deleted' : 'deleted';
     if (result === 'deleted') await audit(s.meta, appId, actor, opts.allCopies ? 'file.delete-all-copies' : 'file.delete', url, { ref_id: ref.id, file_id: ref.fileId, copies: out.copies });
     return { url, result, copies: out.copies, bytes_removed: out.bytesRemoved };
-  });
+  };
+  // A message recalled while its file is still uploading: the URL is deleted now, so the upload
+  // is refused, or its bytes leave the store the moment it completes (pipelines/upload.ts).
+  const deleteBeforeUpload = async (url: string, sign: SignClaims): Promise<UrlResult | undefined> => {
+    if (!uploadMayStillCome(s, await s.meta.getFile(appId, sign.fid), sign)) return undefined;
+    const now = Date.now();
+    const ref: FileRef = { id: sign.fid, appId, fileId: sign.fid, fromId: sign.from_id, toId: sign.to_id, toType: sign.to_type, fileType: sign.ft, state: 'deleted', createdAt: now, deletedAt: now };
+    if (!(await s.meta.tombstoneRef(ref))) {
+      // The upload completed meanwhile: delete what it wrote.
+      const written = await s.meta.getRef(appId, sign.fid);
+      return written ? deleteRef(url, written) : undefined;
+    }
+    await audit(s.meta, appId, actor, 'file.delete', url, { ref_id: ref.id, file_id: ref.fileId, copies: 1, before_upload: true });
+    return { url, result: 'deleted', copies: 1, bytes_removed: false };
+  };
+  return eachUrl(s, appId, rawUrls, deleteRef, deleteBeforeUpload);
 }
 
 /** The events hook's message.recalled: the URLs it names are deleted (their forwards stay). */

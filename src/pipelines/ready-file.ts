@@ -62,9 +62,18 @@ export async function findChatFile(s: Services, caller: Caller, rawSign: string 
  * within the slot's lifetime) or while an upload runs; afterwards it is "not found" (60011), as
  * a slot the janitor swept used to be.
  */
-export function refuseUnwritten(s: Services, file: FileRecord | null, sign: SignClaims): void {
+export function refuseUnwritten(s: Pick<Services, 'config'>, file: FileRecord | null, sign: SignClaims): void {
+  if (uploadMayStillCome(s, file, sign)) throw new FerryError(Codes.NOT_UPLOADED, 'file has not been uploaded yet');
+}
+
+/**
+ * Whether a sign whose reference is not written yet may still become a file: its upload runs
+ * (a record not ready), or its slot could still be used (an upload's own sign within the slot's
+ * lifetime).
+ */
+export function uploadMayStillCome(s: Pick<Services, 'config'>, file: FileRecord | null, sign: SignClaims): boolean {
   const slotOpen = sign.rid === undefined && sign.iat !== undefined && (sign.iat + s.config.slotTtlSeconds) * 1000 > Date.now();
-  if ((file && file.status !== 'ready') || (!file && slotOpen)) throw new FerryError(Codes.NOT_UPLOADED, 'file has not been uploaded yet');
+  return file ? file.status !== 'ready' : slotOpen;
 }
 
 /**

@@ -14,7 +14,7 @@ import type { FileRecord } from '../meta/meta-store.ts';
 import type { StagedObject } from '../bytes/byte-store.ts';
 import { StorageError } from '../bytes/byte-store.ts';
 import type { Services } from '../services.ts';
-import { countUpload, refuseQuarantined } from './lifecycle.ts';
+import { countUpload, DELETED_BEFORE_UPLOAD, dropDeletedUpload, refuseQuarantined } from './lifecycle.ts';
 import { quotaError, quotaRoom } from './app-settings.ts';
 import { readSlotCapability, SLOT_CAPABILITY, verifySlotCapability } from '../auth/slot-capability.ts';
 import { capabilityRecord } from './slots.ts';
@@ -56,6 +56,11 @@ async function claimCapability(s: Services, slotId: string, now: number): Promis
   const claims = verifySlotCapability(keys.blobKeys, written, now);
   const res = await s.meta.claimCapability(capabilityRecord(claims, slotId, now), now, now - STALE_CLAIM_MS);
   if (!res.ok) throw claimRefused(res.reason);
+  // Its download_url was deleted before any upload (a message recalled before its file came).
+  if ((await s.meta.getRef(claims.appId, claims.fileId))?.state === 'deleted') {
+    await s.meta.dropClaim(res.file.id);
+    throw new FerryError(Codes.FILE_DELETED, DELETED_BEFORE_UPLOAD);
+  }
   return { file: res.file, maxBytes: claims.maxBytes, giveBack: () => s.meta.dropClaim(res.file.id) };
 }
 
@@ -140,8 +145,9 @@ async function runUpload(s: Services, slotId: string, receive: Receive, client: 
     await refuseQuarantined(s, file.appId, result.sha256);
     await result.object.commit();
     const media = await measureMedia(s, file.storageKey, result);
+    let completed: FileRecord;
     try {
-      await s.meta.completeUpload(
+      completed = await s.meta.completeUpload(
         file.id,
         { size: result.size, sha256: result.sha256, contentType: result.contentType, fileName: result.fileName, ...media },
         Date.now(),
@@ -150,6 +156,7 @@ async function runUpload(s: Services, slotId: string, receive: Receive, client: 
       await s.bytes.delete(file.storageKey).catch(() => {});
       throw err instanceof StorageError ? err : new StorageError(`could not record the upload: ${(err as Error).message}`, { cause: err, layer: 'database' });
     }
+    if (completed.status === 'purging') await dropDeletedUpload(s, completed, result.size);
     await countUpload(s, file, result.size);
     s.metrics.uploadCompleted(uploadLabel(file), result.size);
   } catch (err) {

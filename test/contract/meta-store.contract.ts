@@ -614,6 +614,27 @@ export function metaStoreContract(name: string, fresh: MetaStoreFactory): void {
         assert.deepEqual(await meta.claimCapability(f, T0 + 2000, T0 + 2000), { ok: false, reason: 'used' }, 'a finished file is used');
       });
 
+      it('tombstoneRef writes an upload\'s own reference already deleted; completeUpload then answers purging, and a written reference is never replaced', async (meta) => {
+        const f = fileRecord({ status: 'uploading' });
+        const ref = { id: f.id, appId: 'app1', fileId: f.id, fromId: f.ownerId, toId: f.toId, toType: f.toType, fileType: f.fileType, state: 'deleted' as const, createdAt: T0, deletedAt: T0 };
+        assert.equal(await meta.tombstoneRef(ref), true);
+        assert.equal((await meta.getRef('app1', f.id))?.state, 'deleted');
+        assert.equal(await meta.getFileState('app1', f.id), 'deleted');
+        assert.equal(await meta.tombstoneRef(ref), false, 'written once');
+        assert.ok((await meta.claimCapability(f, T0, T0 - MINUTE)).ok);
+        const completed = await meta.completeUpload(f.id, done, T0 + 1000);
+        assert.equal(completed.status, 'purging', 'its URL went before its bytes came: they are to go');
+        assert.equal(completed.size, done.size);
+        assert.equal((await meta.getRef('app1', f.id))?.state, 'deleted', 'the deleted reference stays deleted');
+        assert.deepEqual((await meta.listPurging(10)).map((p) => p.id), [f.id], 'the janitor finishes the purge if the caller does not');
+
+        const live = fileRecord({ status: 'uploading' });
+        assert.ok((await meta.claimCapability(live, T0, T0 - MINUTE)).ok);
+        await meta.completeUpload(live.id, done, T0 + 1000);
+        assert.equal(await meta.tombstoneRef({ ...ref, id: live.id, fileId: live.id }), false, 'a reference written by the upload is not replaced');
+        assert.equal((await meta.getRef('app1', live.id))?.state, 'live');
+      });
+
       it('claimCapability: of concurrent claims exactly one wins; the others are busy', async (meta) => {
         const f = fileRecord({ status: 'uploading' });
         const claims = await Promise.all(Array.from({ length: 8 }, () => meta.claimCapability(f, T0, T0 - MINUTE)));

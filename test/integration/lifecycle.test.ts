@@ -2,10 +2,11 @@
 // a user's files, and the operator's lookup. Each check looks into the store itself (the data
 // folder or the bucket), not only at HTTP answers.
 import { test, before, after } from 'node:test';
+import http from 'node:http';
 import assert from 'node:assert/strict';
 import sharp from 'sharp';
 import { startTestFerry, type TestFerry } from '../helpers/ferry.ts';
-import { api, chatSlot, getJson, postMultipart, withCreds, type Creds, type Envelope } from '../helpers/client.ts';
+import { api, chatSlot, getJson, postMultipart, putRaw, withCreds, type Creds, type Envelope } from '../helpers/client.ts';
 import { signClaims, signOf, uploadChat } from '../helpers/jwt.ts';
 import { plainImage } from '../helpers/media.ts';
 
@@ -148,6 +149,59 @@ test('a download in flight when the delete lands finishes cleanly (never a 5xx)'
   }
   assert.ok(cut || got === big.length, `either all bytes or a cut connection (${got} bytes)`);
   assert.equal(await codeOf(url, t['2']!), 60050, 'the next download is refused');
+});
+
+test('a URL deleted before its upload (a message recalled while the file is on its way): deleted now, the upload refused, nothing stored', async () => {
+  const slot = await chatSlot(f.url, t['1']!, { file_type: 100, to_id: '2' });
+  assert.equal(await codeOf(slot.download_url, t['2']!), 60002, 'not uploaded yet');
+  const r = results(await del([slot.download_url]));
+  assert.deepEqual(r, [{ url: slot.download_url, result: 'deleted', copies: 1, bytes_removed: false }]);
+  assert.equal(await codeOf(slot.download_url, t['2']!), 60050, 'the URL is refused as deleted');
+  const up = await putRaw(slot.upload_url, unique('too late'));
+  assert.equal(up.body.code, 60050, JSON.stringify(up.body));
+  assert.match(up.body.message ?? '', /deleted before its upload/);
+  const fid = signClaims(slot.download_url).fid as string;
+  assert.equal((await f.inspect.files()).find((x) => x.id === fid), undefined, 'no record was kept');
+  assert.equal(results(await del([slot.download_url]))[0]!.result, 'already-deleted');
+  const log = await f.admin('GET', `/admin/apps/${appId}/audit`);
+  const entry = (log.body.entries as Array<{ action: string; detail: Record<string, unknown> | null }>).find((e) => e.action === 'file.delete' && e.detail?.file_id === fid);
+  assert.equal(entry?.detail?.before_upload, true, 'the audit log says the URL went before its upload');
+});
+
+test('a URL deleted while its upload streams: the upload is answered 60050 and its bytes leave the store, usage back where it was', async () => {
+  const slot = await chatSlot(f.url, t['1']!, { file_type: 100, to_id: '2' });
+  const usageBefore = (await f.admin('GET', `/admin/apps/${appId}/usage`)).body as { bytes: number; files: number };
+  const body = Buffer.alloc(256 * 1024, 'x');
+  const target = new URL(slot.upload_url);
+  let rest: () => void = () => {};
+  const answer = new Promise<Envelope>((resolve, reject) => {
+    const req = http.request(target, { method: 'PUT', headers: { 'content-type': 'text/plain', 'content-length': String(body.length) } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => resolve(JSON.parse(text) as Envelope));
+    });
+    req.on('error', reject);
+    req.write(body.subarray(0, 64 * 1024));
+    // The rest once the URL is deleted (below).
+    rest = () => req.end(body.subarray(64 * 1024));
+  });
+  const fid = signClaims(slot.download_url).fid as string;
+  for (let i = 0; !(await f.inspect.files()).some((x) => x.id === fid && x.status === 'uploading'); i++) {
+    assert.ok(i < 200, 'the upload started');
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  assert.deepEqual(results(await del([slot.download_url])), [{ url: slot.download_url, result: 'deleted', copies: 1, bytes_removed: false }]);
+  rest();
+  const env = await answer;
+  assert.equal(env.code, 60050, JSON.stringify(env));
+  const row = (await f.inspect.files()).find((x) => x.id === fid);
+  assert.ok(row, 'the record stays, marked deleted');
+  assert.equal(row.status, 'deleted');
+  assert.ok(!(await f.inspect.objectKeys()).includes(row.storage_key), 'the bytes left the store');
+  assert.equal(await codeOf(slot.download_url, t['2']!), 60050);
+  const usageAfter = (await f.admin('GET', `/admin/apps/${appId}/usage`)).body as { bytes: number; files: number };
+  assert.deepEqual([usageAfter.bytes, usageAfter.files], [usageBefore.bytes, usageBefore.files]);
 });
 
 test('the lookup names the record, its state and its other URLs', async () => {

@@ -697,7 +697,11 @@ export class SqlMetaStore implements MetaStore {
       const file = await completeRow(tx, id, done, now);
       // A capability slot's record was written by its claim, without the reference.
       await tx.insertInto('file_refs').values(refRow(originalRef(file))).onConflict((oc) => oc.doNothing()).execute();
-      return file;
+      // Its URL was deleted while the bytes were on their way: they go at once.
+      const own = await tx.selectFrom('file_refs').select('state').where('id', '=', file.id).executeTakeFirst();
+      if (own?.state !== 'deleted') return file;
+      const purging = await tx.updateTable('files').set({ status: 'purging' }).where('id', '=', file.id).returningAll().executeTakeFirstOrThrow();
+      return toFile(purging);
     });
   }
 
@@ -806,6 +810,15 @@ export class SqlMetaStore implements MetaStore {
 
   async createRef(ref: FileRef): Promise<void> {
     await this.db.insertInto('file_refs').values(refRow(ref)).execute();
+  }
+
+  async tombstoneRef(ref: FileRef): Promise<boolean> {
+    const res = await this.db
+      .insertInto('file_refs')
+      .values(refRow({ ...ref, state: 'deleted' }))
+      .onConflict((oc) => oc.column('id').doNothing())
+      .executeTakeFirst();
+    return Number(res.numInsertedOrUpdatedRows ?? 0n) > 0;
   }
 
   // Read on every download: a reference's state is never cached.
