@@ -12,7 +12,7 @@
 // - an entry lives at most `ttlMs` and never past the claims' own exp: for access tokens that
 //   is one second, so a token revoked (by whatever check follows verification, or by the app
 //   being forgotten) stops working within a second.
-import { LRUCache } from 'lru-cache';
+import type { LRUCache } from 'lru-cache';
 import { boundedCache } from '../primitives/bounded-cache.ts';
 
 interface Entry<T> {

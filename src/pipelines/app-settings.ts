@@ -3,7 +3,7 @@
 // from the database; the hot path (a quota check on every slot and upload) reuses what this node
 // read for up to a second, so a change applies at once on the node that made it and within a
 // second on every other node (as an app's membership URL does).
-import { LRUCache } from 'lru-cache';
+import type { LRUCache } from 'lru-cache';
 import { boundedCache } from '../primitives/bounded-cache.ts';
 import { Codes, FerryError, badParam } from '../errors.ts';
 import { checkMembershipUrl, ConfigError } from '../config.ts';

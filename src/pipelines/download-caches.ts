@@ -2,7 +2,7 @@
 // path does not rebuild them: the safe headers of a stored object (content-disposition and
 // friends depend only on its record, which never changes) and the token-free URL a redirect
 // hands out (the same for every request in one window, by design: see windowedExpiry).
-import { LRUCache } from 'lru-cache';
+import type { LRUCache } from 'lru-cache';
 import { boundedCache } from '../primitives/bounded-cache.ts';
 import type { Servable } from './servable.ts';
 

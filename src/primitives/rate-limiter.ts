@@ -3,7 +3,7 @@
 // live in an LRU of bounded size: memory stays bounded under a flood of distinct keys, at the
 // price that a key pushed out (the least recently seen) starts again with a full bucket.
 // Counted in this process only: behind a load balancer each node counts its own share.
-import { LRUCache } from 'lru-cache';
+import type { LRUCache } from 'lru-cache';
 import { boundedCache } from './bounded-cache.ts';
 
 interface Bucket {
