@@ -4,8 +4,9 @@
 // join times, each app's membership_url, the event clock and the recorded events; the IM
 // server's remembered answers are a cache and stay behind); then each ready file's bytes, read back from the bucket and checked
 // against the recorded SHA-256, and only then its record, so a node already serving from the
-// new stores never sees a record without its bytes. Safe to run again: what is already there is
-// verified and kept. Upload slots that never became files are not moved.
+// new stores never sees a record without its bytes; last the lifecycle tables as they are (app
+// settings, the quarantine list, usage, group shared files, the audit log). Safe to run again:
+// what is already there is verified and kept. Upload slots that never became files are not moved.
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -13,6 +14,7 @@ import { loadConfig, type Config } from '../config.ts';
 import { openByteStore } from '../bytes/open.ts';
 import type { ByteStore } from '../bytes/byte-store.ts';
 import { openMetaStore } from '../meta/open.ts';
+import { LIFECYCLE_TABLES, type LifecycleTable } from '../meta/meta-store.ts';
 
 export class MigrateError extends Error {}
 
@@ -27,6 +29,8 @@ interface MigrateReport {
   bytes: number;
   /** objects whose bytes did not match their recorded SHA-256; their records were not moved */
   mismatched: string[];
+  /** rows moved per lifecycle table: app settings, quarantine list, usage, group shared files, audit log */
+  lifecycle: Record<LifecycleTable, number>;
 }
 
 async function sha256Of(stream: NodeJS.ReadableStream): Promise<{ sha256: string; size: number }> {
@@ -72,7 +76,7 @@ export async function migrateStore(fromDir: string, config: Readonly<Config>, pr
   const fromBytes = await openByteStore(source);
   const dst = await openMetaStore(config);
   const toBytes = await openByteStore(config);
-  const report: MigrateReport = { apps: 0, groups: 0, members: 0, membership: { urls: 0, groupStates: 0, clock: 0, events: 0 }, files: { copied: 0, alreadyThere: 0 }, derivatives: { copied: 0, alreadyThere: 0 }, bytes: 0, mismatched: [] };
+  const report: MigrateReport = { apps: 0, groups: 0, members: 0, membership: { urls: 0, groupStates: 0, clock: 0, events: 0 }, files: { copied: 0, alreadyThere: 0 }, derivatives: { copied: 0, alreadyThere: 0 }, bytes: 0, mismatched: [], lifecycle: Object.fromEntries(Object.keys(LIFECYCLE_TABLES).map((t) => [t, 0])) as Record<LifecycleTable, number> };
   try {
     let announced = false;
     for await (const record of src.exportRecords()) {
@@ -97,6 +101,9 @@ export async function migrateStore(fromDir: string, config: Readonly<Config>, pr
           break;
         case 'recorded-event':
           report.membership.events++;
+          break;
+        case 'lifecycle-row':
+          report.lifecycle[record.table]++;
           break;
         case 'file':
         case 'derivative': {

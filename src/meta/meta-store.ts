@@ -264,7 +264,26 @@ export type MetaRecord =
   | { kind: 'file'; file: FileRecord }
   /** the references (original and forwards, deleted ones too) of ready files */
   | { kind: 'ref'; ref: FileRef }
-  | { kind: 'derivative'; derivative: DerivativeRecord };
+  | { kind: 'derivative'; derivative: DerivativeRecord }
+  /**
+   * a row of a lifecycle table, moved as it is (last, after the files and references it names):
+   * app settings (retention, quotas), the quarantine list, usage totals, daily and history, group
+   * shared files and the audit log
+   */
+  | { kind: 'lifecycle-row'; table: LifecycleTable; row: Record<string, string | number | null> };
+
+/** the tables exportRecords moves row for row, each with its key */
+export const LIFECYCLE_TABLES = {
+  app_settings: ['app_id'],
+  quarantine: ['app_id', 'sha256'],
+  usage: ['app_id', 'user_id', 'kind'],
+  usage_daily: ['app_id', 'user_id', 'day'],
+  usage_history: ['app_id', 'day', 'kind'],
+  shared_files: ['file_id'],
+  audit_log: ['id'],
+} as const;
+
+export type LifecycleTable = keyof typeof LIFECYCLE_TABLES;
 
 export interface MetaStore {
   /**

@@ -485,6 +485,45 @@ export function metaStoreContract(name: string, fresh: MetaStoreFactory): void {
         }
       });
 
+      it('exportRecords carries the lifecycle tables (settings, quarantine, usage, shared files, audit log) last, paged; importRecord adds each once', async (meta) => {
+        await meta.putAppSettings('app1', JSON.stringify({ retention_days: { chat: 30 }, quota: { app_bytes: 1000 } }));
+        await meta.quarantine('app1', 'ab'.repeat(32), 'review', T0);
+        await meta.addUsage('app1', '7', 'chat', 300, 2, '2026-11-28');
+        await meta.addUsage('app1', '*', 'chat', 300, 2, null);
+        await meta.addUsageDay('app1', { day: '2026-11-28', kind: 'chat', bytesAdded: 300, filesAdded: 2, bytesRemoved: 0, filesRemoved: 0 });
+        const shared = { fileId: 2 ** 52 + 5, appId: 'app1', groupId: '77', refId: 'r-shared', url: 'http://x/file/download/chat?file_sign=a.b.c', name: 'plan.txt', size: 12, type: 200, uploader: '7', createdAt: T0, updatedAt: T0 + 1 };
+        await meta.createSharedFile(shared);
+        // More entries than one export page (500), so the keyset paging is crossed.
+        const audit = Array.from({ length: 1203 }, (_, i) => ({ id: `a${String(i).padStart(5, '0')}`, appId: 'app1', at: T0 + i, actor: 'admin-key', action: 'file.delete', target: `u${i}`, detail: i % 2 ? null : JSON.stringify({ i }) }));
+        for (const e of audit) await meta.appendAudit(e);
+
+        const records: MetaRecord[] = [];
+        for await (const r of meta.exportRecords()) records.push(r);
+        const rows = records.filter((r) => r.kind === 'lifecycle-row');
+        const perTable: Record<string, number> = {};
+        for (const r of rows) if (r.kind === 'lifecycle-row') perTable[r.table] = (perTable[r.table] ?? 0) + 1;
+        assert.deepEqual(perTable, { app_settings: 1, quarantine: 1, usage: 2, usage_daily: 1, usage_history: 1, shared_files: 1, audit_log: 1203 });
+        assert.equal(records.findIndex((r) => r.kind === 'lifecycle-row'), records.length - rows.length, 'after every other record');
+
+        const target = await fresh();
+        try {
+          const to = target.store;
+          for (const r of rows) assert.equal(await to.importRecord(r), true, `${r.kind} added`);
+          for (const r of rows.slice(0, 10)) assert.equal(await to.importRecord(r), false, 'again: nothing new');
+          assert.deepEqual(JSON.parse((await to.getAppSettings('app1'))!), { retention_days: { chat: 30 }, quota: { app_bytes: 1000 } });
+          assert.equal((await to.getQuarantine('app1', 'ab'.repeat(32)))?.reason, 'review');
+          assert.deepEqual(await to.getUsage('app1', '*'), await meta.getUsage('app1', '*'));
+          assert.deepEqual(await to.getUsage('app1', '7'), await meta.getUsage('app1', '7'));
+          assert.equal(await to.getDailyBytes('app1', '7', '2026-11-28'), 300);
+          assert.deepEqual(await to.listUsageDays('app1', '2026-11-01'), await meta.listUsageDays('app1', '2026-11-01'));
+          assert.deepEqual(await to.getSharedFile('app1', shared.fileId), shared);
+          assert.deepEqual(await to.listAudit('app1', null, 2000), await meta.listAudit('app1', null, 2000));
+          assert.equal((await to.listAudit('app1', null, 2000)).length, 1203);
+        } finally {
+          await target.dispose();
+        }
+      });
+
       it('membership_url per app: null until set, back to null when cleared', async (meta) => {
         assert.equal(await meta.getMembershipUrl('app1'), null);
         await meta.setMembershipUrl('app1', 'https://im.example/ferry');

@@ -44,6 +44,10 @@ let avatar: { slot: Slot; bytes: Buffer };
 /** a group-78 file sent before 1003 joined, and when 1003 joined */
 let history: { slot: Slot; bytes: Buffer };
 let lateJoin: number;
+let sharedEntry: number;
+let banned: { slot: Slot; bytes: Buffer };
+let usageBefore: Record<string, unknown>;
+let auditBefore: number;
 
 before(async () => {
   buildDist();
@@ -85,12 +89,29 @@ before(async () => {
   const { postMultipart } = await import('../helpers/client.ts');
   assert.equal((await postMultipart(slot.body.data.upload_url, shared, { filename: 'g.txt' })).body.code, 200);
   files.push({ slot: slot.body.data, bytes: shared, reader: () => u3 });
+  // The lifecycle moves too: the group's shared-file entry, the app's settings, a quarantine
+  // (the file is refused and its bytes are refused again), usage and the audit log.
+  const registered = await fetch(`${embedded.url}/group/file/upload`, {
+    method: 'POST',
+    headers: { app_id: 'moving', 'access-token': u1.token!, 'content-type': 'application/json' },
+    body: `{"group_id":77,"name":"g.txt","size":1,"type":200,"url":${JSON.stringify(slot.body.data.download_url)}}`,
+  });
+  sharedEntry = ((await registered.json()) as { code: number; data: { file_id: number } }).data.file_id;
+  assert.ok(sharedEntry > 0);
+  assert.equal((await embedded.admin('PATCH', '/admin/apps/moving', { retention_days: { chat: 180 }, quota: { user_daily_bytes: 50_000_000 } })).status, 200);
+  banned = { bytes: Buffer.from('moderated before the move\n'.repeat(10)) } as typeof banned;
+  banned.slot = await uploadChat(embedded.url, u1, 100, banned.bytes, '1002', 'banned.txt');
+  const q = await embedded.admin('POST', '/admin/apps/moving/files/quarantine', { urls: [banned.slot.download_url], reason: 'spam' });
+  assert.equal(q.status, 200, JSON.stringify(q.body));
   const face = await picture(200, 200);
   avatar = { slot: await uploadUserAvatar(embedded.url, u1, face), bytes: face };
   // A thumbnail made in the embedded days moves too.
   const thumb = await fetch(withCreds(files[1]!.slot.download_url, u2, '&image_type=2'));
   assert.equal(thumb.status, 200);
   await thumb.arrayBuffer();
+  usageBefore = (await embedded.admin('GET', '/admin/apps/moving/usage')).body;
+  auditBefore = ((await embedded.admin('GET', '/admin/apps/moving/audit')).body.entries as unknown[]).length;
+  assert.ok(auditBefore >= 2);
   await embedded.ferry.close();
 });
 
@@ -119,17 +140,21 @@ test('everything moves, a scale-out Ferry serves it with the same rules, and a s
     files: { copied: number; alreadyThere: number };
     derivatives: { copied: number };
     mismatched: string[];
+    lifecycle: Record<string, number>;
   };
   assert.deepEqual([report.apps, report.groups, report.members], [2, 2, 5]);
   assert.deepEqual([report.membership.urls, report.membership.groupStates], [1, 1]);
-  assert.deepEqual(report.files, { copied: 5, alreadyThere: 0 });
+  assert.deepEqual(report.files, { copied: 6, alreadyThere: 0 });
   assert.equal(report.derivatives.copied, 1);
   assert.deepEqual(report.mismatched, []);
+  // Both apps' settings (the second one's membership_url change wrote its document too).
+  assert.deepEqual([report.lifecycle.app_settings, report.lifecycle.quarantine, report.lifecycle.shared_files], [2, 1, 1]);
+  assert.ok(report.lifecycle.audit_log! >= auditBefore && report.lifecycle.usage! > 0 && report.lifecycle.usage_history! > 0, JSON.stringify(report.lifecycle));
 
   const again = await cli(target.env, 'migrate-store', '--from', dataDir);
   assert.equal(again.code, 0, again.stderr);
   const second = JSON.parse(again.stdout) as typeof report;
-  assert.deepEqual(second.files, { copied: 0, alreadyThere: 5 });
+  assert.deepEqual(second.files, { copied: 0, alreadyThere: 6 });
 
   const f = await startTestFerry(target.env);
   try {
@@ -158,6 +183,18 @@ test('everything moves, a scale-out Ferry serves it with the same rules, and a s
     assert.equal(await f.ferry.services.meta.getMembershipUrl('asking'), 'http://127.0.0.1:9/im');
     const face = await fetch(onto(f, withCreds(avatar.slot.download_url, outsider)));
     assert.deepEqual(Buffer.from(await face.arrayBuffer()), avatar.bytes, 'avatars stay readable app-wide');
+    // The lifecycle moved: shared-file entry, settings, quarantine, usage, audit log.
+    const list = await fetch(onto(f, `${f.url}/group/file/list?group_id=77&app_id=moving&access-token=${encodeURIComponent(u3.token!)}`));
+    const listed = (await list.json()) as { code: number; data: Array<{ file_id: number; name: string }> };
+    assert.equal(listed.code, 200, JSON.stringify(listed));
+    assert.deepEqual(listed.data.map((d) => [d.file_id, d.name]), [[sharedEntry, 'g.txt']]);
+    const settings = (await f.admin('GET', '/admin/apps/moving')).body.settings as Record<string, unknown>;
+    assert.deepEqual([settings.retention_days, settings.quota], [{ chat: 180 }, { user_daily_bytes: 50_000_000 }]);
+    assert.equal((await getJson(onto(f, withCreds(banned.slot.download_url, u2)))).body.code, 60051, 'still quarantined');
+    const again = await uploadChat(f.url, u1, 100, banned.bytes, '1002', 'again.txt').catch((err: unknown) => err as Error);
+    assert.ok(again instanceof Error && /60051|quarantin/.test(again.message), `the same bytes are refused again: ${String(again)}`);
+    assert.deepEqual((await f.admin('GET', '/admin/apps/moving/usage')).body.by_kind, usageBefore.by_kind, 'usage by kind as before');
+    assert.equal(((await f.admin('GET', '/admin/apps/moving/audit')).body.entries as unknown[]).length, auditBefore, 'the audit log moved');
     const made = f.ferry.services.media.stats.derivativesMade;
     const thumb = await fetch(onto(f, withCreds(files[1]!.slot.download_url, u2, '&image_type=2')));
     assert.equal(thumb.status, 200);

@@ -1,6 +1,6 @@
 // MetaStore on kysely. The queries are plain enough to run unchanged on SQLite and PostgreSQL;
 // only the connection (dialect) differs, see sqlite.ts.
-import { Migrator, sql, type ExpressionBuilder, type Insertable, type Kysely, type Selectable } from 'kysely';
+import { Migrator, sql, type ExpressionBuilder, type RawBuilder, type Insertable, type Kysely, type Selectable } from 'kysely';
 import { boundedCache } from '../../primitives/bounded-cache.ts';
 import type {
   MetaRecord,
@@ -32,7 +32,7 @@ import type {
   UsageKind,
   UsageRow,
 } from '../meta-store.ts';
-import { AlreadyExistsError } from '../meta-store.ts';
+import { AlreadyExistsError, LIFECYCLE_TABLES, type LifecycleTable } from '../meta-store.ts';
 import type { AuditLogTable, Database, DerivativesTable, FileRefsTable, FilesTable, SharedFilesTable } from './schema.ts';
 import { applyChanges, makeOwner, MEMBER_BATCH, memberRows, setMember } from './membership-sql.ts';
 import { migrationProvider } from './migrations.ts';
@@ -40,6 +40,8 @@ import { preparedRead } from './prepared-read.ts';
 import { classifyDatabaseError } from '../db-errors.ts';
 
 const num = (v: number | string) => Number(v);
+
+type LifecycleRow = Record<string, string | number | null>;
 /** ready file records kept per node (a record is well under 1 KiB) */
 const READY_CACHE_SIZE = 20_000;
 const numOrNull = (v: number | string | null) => (v === null ? null : Number(v));
@@ -1171,6 +1173,23 @@ export class SqlMetaStore implements MetaStore {
       if (page.length < PAGE) break;
       after = [page[page.length - 1]!.file_id, page[page.length - 1]!.variant];
     }
+    yield* this.exportLifecycleRows(PAGE);
+  }
+
+  /** Every row of the lifecycle tables, each table paged by its key (a row value, on both databases). */
+  private async *exportLifecycleRows(PAGE: number): AsyncIterable<MetaRecord> {
+    for (const table of Object.keys(LIFECYCLE_TABLES) as LifecycleTable[]) {
+      const key = LIFECYCLE_TABLES[table];
+      const cols = sql.join(key.map((c) => sql.ref(c)));
+      for (let after: Array<string | number | null> | null = null; ; ) {
+        const where: RawBuilder<unknown> = after ? sql`where (${cols}) > (${sql.join(after)})` : sql``;
+        const page: LifecycleRow[] = (await sql<LifecycleRow>`select * from ${sql.table(table)} ${where} order by ${cols} limit ${PAGE}`.execute(this.db)).rows;
+        for (const row of page) yield { kind: 'lifecycle-row', table, row };
+        if (page.length < PAGE) break;
+        const last: LifecycleRow = page[page.length - 1]!;
+        after = key.map((c): string | number | null => last[c] ?? null);
+      }
+    }
   }
 
   async importRecord(r: MetaRecord): Promise<boolean> {
@@ -1217,6 +1236,8 @@ export class SqlMetaStore implements MetaStore {
           .onConflict((oc) => oc.column('id').doUpdateSet({ state: r.ref.state, deleted_at: r.ref.deletedAt }).where('file_refs.state', '!=', r.ref.state))
           .executeTakeFirst();
         break;
+      case 'lifecycle-row':
+        return this.importLifecycleRow(r.table, r.row);
       case 'derivative': {
         const d = r.derivative;
         res = await this.db
@@ -1229,6 +1250,15 @@ export class SqlMetaStore implements MetaStore {
     }
     return Number(res.numInsertedOrUpdatedRows ?? 0n) > 0;
   }
+  /** A row of a lifecycle table as exportRecords gave it, unless one with its key is there. */
+  private async importLifecycleRow(table: LifecycleTable, row: LifecycleRow): Promise<boolean> {
+    if (!Object.hasOwn(LIFECYCLE_TABLES, table)) throw new Error(`not a lifecycle table: ${table}`);
+    const cols = Object.keys(row);
+    const key = sql.join(LIFECYCLE_TABLES[table].map((c) => sql.ref(c)));
+    const res = await sql`insert into ${sql.table(table)} (${sql.join(cols.map((c) => sql.ref(c)))}) values (${sql.join(cols.map((c) => row[c]))}) on conflict (${key}) do nothing`.execute(this.db);
+    return Number(res.numAffectedRows ?? 0n) > 0;
+  }
+
 
   // ── membership: export and import (migrate-store) ──
 
