@@ -419,6 +419,11 @@ export interface MetaStore {
    * when written; the upload is then refused, or its bytes purged if it completes meanwhile.
    */
   tombstoneRef(ref: FileRef): Promise<boolean>;
+  /**
+   * tombstoneRef for every upload of this user not finished yet (its record pending or
+   * uploading): a user's erasure reaches the files still on their way. How many were written.
+   */
+  tombstoneUploadsOf(appId: string, ownerId: string, now: number): Promise<number>;
   /** Never cached: every node sees a deletion or quarantine at once. */
   getRef(appId: string, refId: string): Promise<FileRef | null>;
   listRefsOfFile(fileId: string): Promise<FileRef[]>;

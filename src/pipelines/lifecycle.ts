@@ -260,12 +260,23 @@ async function deleteAllBy(s: LifecycleServices, appId: string, by: { fromId: st
   }
 }
 
-/** DELETE /admin/apps/:app_id/users/:user_id/files and user.deleted: every URL the user sent. */
-export async function eraseUser(s: LifecycleServices, appId: string, userId: string, actor: Actor): Promise<{ deleted: number }> {
+/**
+ * DELETE /admin/apps/:app_id/users/:user_id/files and user.deleted: every URL the user sent,
+ * and the uploads still on their way (each is refused, or its bytes removed as it completes).
+ * user.deleted also revokes the user's tokens, which ends the upload slots handed out to them and
+ * not used yet (pipelines/upload.ts); the admin call leaves tokens alone (the user may go on).
+ */
+export async function eraseUser(s: LifecycleServices, appId: string, userId: string, actor: Actor, opts: { revokeTokens?: boolean } = {}): Promise<{ deleted: number; uploads_stopped: number }> {
   await keysOf(s, appId);
+  const now = Date.now();
+  if (opts.revokeTokens) {
+    await s.meta.revokeTokens(appId, userId, now);
+    s.apps.forget(appId);
+  }
+  const uploadsStopped = await s.meta.tombstoneUploadsOf(appId, userId, now);
   const deleted = await deleteAllBy(s, appId, { fromId: userId });
-  await audit(s.meta, appId, actor, 'user.erase', userId, { deleted });
-  return { deleted };
+  await audit(s.meta, appId, actor, 'user.erase', userId, { deleted, uploads_stopped: uploadsStopped, ...(opts.revokeTokens ? { tokens_revoked: true } : {}) });
+  return { deleted, uploads_stopped: uploadsStopped };
 }
 
 /** group.dismissed with purge_files: every URL sent to the group. */
@@ -387,7 +398,7 @@ export async function lookupFile(s: LifecycleServices, appId: string, url: strin
 export function lifecycleHooks(s: LifecycleServices): LifecycleHooks {
   return {
     recall: async (appId, urls) => void (await recall(s, appId, urls, 'event')),
-    eraseUser: async (appId, userId) => void (await eraseUser(s, appId, userId, 'event')),
+    eraseUser: async (appId, userId) => void (await eraseUser(s, appId, userId, 'event', { revokeTokens: true })),
     purgeGroupFiles: async (appId, groupId) => void (await purgeGroupFiles(s, appId, groupId, 'event')),
   };
 }

@@ -54,6 +54,12 @@ async function claimCapability(s: Services, slotId: string, now: number): Promis
   const keys = await s.apps.get(written.appId);
   if (!keys) throw claimRefused('not-found');
   const claims = verifySlotCapability(keys.blobKeys, written, now);
+  // A slot handed out before its user's tokens were revoked (a leaked token, a deleted user)
+  // takes no upload. A capability says when it expires; it was handed out one slot lifetime before.
+  const revoked = keys.revokedBefore(claims.ownerId);
+  if (revoked !== undefined && claims.expiresAt - s.config.slotTtlSeconds * 1000 < revoked) {
+    throw new FerryError(Codes.BAD_TOKEN, "this upload slot was handed out before the user's tokens were revoked: ask for a new slot with a new token");
+  }
   const res = await s.meta.claimCapability(capabilityRecord(claims, slotId, now), now, now - STALE_CLAIM_MS);
   if (!res.ok) throw claimRefused(res.reason);
   // Its download_url was deleted before any upload (a message recalled before its file came).

@@ -674,6 +674,24 @@ export function metaStoreContract(name: string, fresh: MetaStoreFactory): void {
         assert.equal((await meta.getRef('app1', live.id))?.state, 'live');
       });
 
+      it('tombstoneUploadsOf stops exactly the unfinished uploads of one user of one app', async (meta) => {
+        const mine = fileRecord({ status: 'uploading', ownerId: '55' });
+        assert.ok((await meta.claimCapability(mine, T0, T0 - MINUTE)).ok);
+        const pending = fileRecord({ ownerId: '55' });
+        await meta.createFile(pending); // a row slot: pending, its reference written with it
+        const finished = fileRecord({ status: 'uploading', ownerId: '55' });
+        assert.ok((await meta.claimCapability(finished, T0, T0 - MINUTE)).ok);
+        await meta.completeUpload(finished.id, done, T0 + 1);
+        const someoneElse = fileRecord({ status: 'uploading', ownerId: '56' });
+        assert.ok((await meta.claimCapability(someoneElse, T0, T0 - MINUTE)).ok);
+        assert.equal(await meta.tombstoneUploadsOf('app1', '55', T0 + 5), 1, 'the uploading one (the pending one has its reference already)');
+        assert.deepEqual(await meta.getRef('app1', mine.id), { id: mine.id, appId: 'app1', fileId: mine.id, fromId: '55', toId: mine.toId, toType: mine.toType, fileType: mine.fileType, state: 'deleted', createdAt: T0 + 5, deletedAt: T0 + 5 });
+        assert.equal((await meta.completeUpload(mine.id, done, T0 + 6)).status, 'purging');
+        assert.equal((await meta.getRef('app1', finished.id))?.state, 'live', 'a finished upload is left to the erasure proper');
+        assert.equal(await meta.getRef('app1', someoneElse.id), null, "another user's upload goes on");
+        assert.equal(await meta.tombstoneUploadsOf('app2', '56', T0 + 5), 0, 'per app');
+      });
+
       it('claimCapability: of concurrent claims exactly one wins; the others are busy', async (meta) => {
         const f = fileRecord({ status: 'uploading' });
         const claims = await Promise.all(Array.from({ length: 8 }, () => meta.claimCapability(f, T0, T0 - MINUTE)));

@@ -46,6 +46,37 @@ async function del(urls: unknown, allCopies?: boolean) {
 type Results = Array<{ url: string; result: string; copies?: number; bytes_removed?: boolean; error?: string }>;
 const results = (r: { body: Record<string, unknown> }) => r.body.results as Results;
 
+/**
+ * A raw PUT of 256 KiB to the slot that sends its first 64 KiB and waits, once Ferry holds the
+ * upload's claim; finish() sends the rest and gives the answer.
+ */
+async function startedUpload(slot: { upload_url: string; download_url: string }): Promise<{ finish(): Promise<Envelope> }> {
+  const body = Buffer.alloc(256 * 1024, 'x');
+  let rest: () => void = () => {};
+  const answer = new Promise<Envelope>((resolve, reject) => {
+    const req = http.request(new URL(slot.upload_url), { method: 'PUT', headers: { 'content-type': 'text/plain', 'content-length': String(body.length) } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => resolve(JSON.parse(text) as Envelope));
+    });
+    req.on('error', reject);
+    req.write(body.subarray(0, 64 * 1024));
+    rest = () => req.end(body.subarray(64 * 1024));
+  });
+  const fid = signClaims(slot.download_url).fid as string;
+  for (let i = 0; !(await f.inspect.files()).some((x) => x.id === fid && x.status === 'uploading'); i++) {
+    assert.ok(i < 200, 'the upload started');
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return {
+    finish: () => {
+      rest();
+      return answer;
+    },
+  };
+}
+
 /** The storage key of a chat file, read from the database (fid is the record's id). */
 async function keyOf(url: string): Promise<string> {
   const fid = signClaims(url).fid as string;
@@ -171,29 +202,10 @@ test('a URL deleted before its upload (a message recalled while the file is on i
 test('a URL deleted while its upload streams: the upload is answered 60050 and its bytes leave the store, usage back where it was', async () => {
   const slot = await chatSlot(f.url, t['1']!, { file_type: 100, to_id: '2' });
   const usageBefore = (await f.admin('GET', `/admin/apps/${appId}/usage`)).body as { bytes: number; files: number };
-  const body = Buffer.alloc(256 * 1024, 'x');
-  const target = new URL(slot.upload_url);
-  let rest: () => void = () => {};
-  const answer = new Promise<Envelope>((resolve, reject) => {
-    const req = http.request(target, { method: 'PUT', headers: { 'content-type': 'text/plain', 'content-length': String(body.length) } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (text += c));
-      res.on('end', () => resolve(JSON.parse(text) as Envelope));
-    });
-    req.on('error', reject);
-    req.write(body.subarray(0, 64 * 1024));
-    // The rest once the URL is deleted (below).
-    rest = () => req.end(body.subarray(64 * 1024));
-  });
-  const fid = signClaims(slot.download_url).fid as string;
-  for (let i = 0; !(await f.inspect.files()).some((x) => x.id === fid && x.status === 'uploading'); i++) {
-    assert.ok(i < 200, 'the upload started');
-    await new Promise((r) => setTimeout(r, 25));
-  }
+  const upload = await startedUpload(slot);
   assert.deepEqual(results(await del([slot.download_url])), [{ url: slot.download_url, result: 'deleted', copies: 1, bytes_removed: false }]);
-  rest();
-  const env = await answer;
+  const env = await upload.finish();
+  const fid = signClaims(slot.download_url).fid as string;
   assert.equal(env.code, 60050, JSON.stringify(env));
   const row = (await f.inspect.files()).find((x) => x.id === fid);
   assert.ok(row, 'the record stays, marked deleted');
@@ -287,9 +299,17 @@ test("DELETE …/users/:user_id/files deletes everything that user sent, and onl
   const sent = [await uploadChat(f.url, u, { to_id: '1' }, unique('a')), await uploadChat(f.url, u, { to_id: '2' }, unique('b'))];
   const received = await uploadChat(f.url, t['1']!, { to_id: '77' }, unique('c'));
   const forwardedByUser = await forward(u, received, '2');
+  // An upload of theirs still on its way is stopped too.
+  const inFlight = await chatSlot(f.url, u, { file_type: 100, to_id: '1' });
+  const upload = await startedUpload(inFlight);
   const r = await f.admin('DELETE', `/admin/apps/${appId}/users/77/files`);
   assert.equal(r.status, 200);
-  assert.equal(r.body.deleted, 3);
+  assert.deepEqual(r.body, { deleted: 3, uploads_stopped: 1 });
+  assert.equal((await upload.finish()).code, 60050, 'the upload under way is refused as it completes');
+  assert.equal(await codeOf(inFlight.download_url, t['1']!), 60050);
+  const row = (await f.inspect.files()).find((x) => x.id === signClaims(inFlight.download_url).fid);
+  assert.ok(row && !(await f.inspect.objectKeys()).includes(row.storage_key), 'its bytes left the store');
+  assert.equal((await chatSlot(f.url, u, { file_type: 100, to_id: '1' })).upload_url.length > 0, true, "the admin erasure leaves the user's tokens alone");
   assert.equal(await codeOf(sent[0]!, t['1']!), 60050);
   assert.equal(await codeOf(sent[1]!, t['2']!), 60050);
   assert.equal(await codeOf(forwardedByUser, t['2']!), 60050);

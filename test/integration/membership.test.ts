@@ -6,7 +6,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestFerry, type TestFerry } from '../helpers/ferry.ts';
-import { withCreds, type Creds, type Envelope } from '../helpers/client.ts';
+import { chatSlot, putRaw, withCreds, type Creds, type Envelope } from '../helpers/client.ts';
 import { uploadChat } from '../helpers/jwt.ts';
 import { sendEvents, startImServer, type FakeImServer } from '../helpers/im-server.ts';
 import { Codes } from '../../src/errors.ts';
@@ -220,6 +220,8 @@ describe('bulk push, events and history (no IM server)', () => {
     const byEight = await uploadChat(f.url, eight, { to_id: '720', to_type: 2 });
     await allowed(recalled, one);
     await allowed(byEight, one);
+    // A slot user 8 got before being deleted, not used yet.
+    const unused = await chatSlot(f.url, eight, { file_type: 100, to_id: '9' });
     const body = {
       events: [
         { type: 'message.recalled', urls: [recalled], at: Date.now() - 1000 },
@@ -233,6 +235,12 @@ describe('bulk push, events and history (no IM server)', () => {
     await refused(recalled, one, Codes.FILE_DELETED);
     await allowed(kept, one);
     await refused(byEight, one, Codes.FILE_DELETED);
+    // user.deleted revokes the user's tokens, and with them the slots handed out before.
+    const late = await putRaw(unused.upload_url, Buffer.from('sent after the user was deleted'));
+    assert.equal(late.body.code, Codes.BAD_TOKEN, JSON.stringify(late.body));
+    assert.match(late.body.message ?? '', /handed out before the user's tokens were revoked/);
+    const again = await fetch(withCreds(`${f.url}/file/upload/chat?file_type=100&to_id=9`, eight));
+    assert.equal(((await again.json()) as Envelope).code, Codes.BAD_TOKEN, "the deleted user's token is refused");
     for (const g of ['720', '721']) {
       const users = ((await f.admin('GET', `/admin/apps/${app.appId}/groups/${g}/members`)).body.members as Array<{ user_id: string }>).map((m) => m.user_id);
       assert.deepEqual(users, ['1']);

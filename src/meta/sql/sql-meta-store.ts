@@ -823,6 +823,25 @@ export class SqlMetaStore implements MetaStore {
     return Number(res.numInsertedOrUpdatedRows ?? 0n) > 0;
   }
 
+  async tombstoneUploadsOf(appId: string, ownerId: string, now: number): Promise<number> {
+    const res = await this.db
+      .insertInto('file_refs')
+      .columns(['id', 'app_id', 'file_id', 'from_id', 'to_id', 'to_type', 'file_type', 'state', 'created_at', 'deleted_at'])
+      .expression((eb) =>
+        eb
+          .selectFrom('files')
+          .select(['id', 'app_id', 'id as file_id', 'owner_id', 'to_id', 'to_type', 'file_type'])
+          // typed, or PostgreSQL takes the bound time for text
+          .select([sql.lit('deleted').as('state'), sql<number>`cast(${now} as bigint)`.as('created_at'), sql<number>`cast(${now} as bigint)`.as('deleted_at')])
+          .where('app_id', '=', appId)
+          .where('owner_id', '=', ownerId)
+          .where('status', 'in', ['pending', 'uploading']),
+      )
+      .onConflict((oc) => oc.column('id').doNothing())
+      .executeTakeFirst();
+    return Number(res.numInsertedOrUpdatedRows ?? 0n);
+  }
+
   // Read on every download: a reference's state is never cached.
   private readonly refById = preparedRead(() => this.db, 2, (id: string, appId: string) =>
     this.db.selectFrom('file_refs').selectAll().where('id', '=', id).where('app_id', '=', appId),
