@@ -524,6 +524,17 @@ export function metaStoreContract(name: string, fresh: MetaStoreFactory): void {
         }
       });
 
+      it('exportRecords pages a three-column key: 1,203 members of two groups come out once each, in key order', async (meta) => {
+        const ids = (n: number, from: number) => Array.from({ length: n }, (_, i) => String(from + i));
+        await meta.replaceMembers('app1', '900', [m('1', 'owner'), ...ids(700, 1000).map((u) => m(u))], { now: T0 });
+        await meta.replaceMembers('app1', '901', [m('1', 'owner'), ...ids(501, 5000).map((u) => m(u))], { now: T0 });
+        const members: string[] = [];
+        for await (const r of meta.exportRecords()) if (r.kind === 'member') members.push(`${r.groupId}/${r.userId}`);
+        assert.equal(members.length, 1203);
+        assert.equal(new Set(members).size, 1203, 'none twice');
+        assert.deepEqual(members, [...members].sort(), 'in (app, group, user) order');
+      });
+
       it('membership_url per app: null until set, back to null when cleared', async (meta) => {
         assert.equal(await meta.getMembershipUrl('app1'), null);
         await meta.setMembershipUrl('app1', 'https://im.example/ferry');

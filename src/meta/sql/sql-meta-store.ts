@@ -1,6 +1,6 @@
 // MetaStore on kysely. The queries are plain enough to run unchanged on SQLite and PostgreSQL;
 // only the connection (dialect) differs, see sqlite.ts.
-import { Migrator, sql, type ExpressionBuilder, type RawBuilder, type Insertable, type Kysely, type Selectable } from 'kysely';
+import { Migrator, sql, type RawBuilder, type Insertable, type Kysely, type Selectable } from 'kysely';
 import { boundedCache } from '../../primitives/bounded-cache.ts';
 import type {
   MetaRecord,
@@ -178,19 +178,6 @@ function toAudit(row: Selectable<AuditLogTable>): AuditEntry {
 async function insertFile(db: Kysely<Database>, f: FileRecord) {
   await db.insertInto('files').values(fileRow(f)).execute();
   await db.insertInto('file_refs').values(refRow(originalRef(f))).execute();
-}
-
-/**
- * Keyset paging over (app_id, group_id, user_id): the rows after the given key, for the tables
- * keyed by a member (group_members, membership_clock).
- */
-function afterMember<DB, TB extends keyof DB>(eb: ExpressionBuilder<DB, TB>, a: string, g: string, u: string) {
-  const col = (name: 'app_id' | 'group_id' | 'user_id') => sql.ref(name);
-  return eb.or([
-    eb(col('app_id'), '>', a),
-    eb.and([eb(col('app_id'), '=', a), eb(col('group_id'), '>', g)]),
-    eb.and([eb(col('app_id'), '=', a), eb(col('group_id'), '=', g), eb(col('user_id'), '>', u)]),
-  ]);
 }
 
 async function completeRow(db: Kysely<Database>, id: string, done: CompletedUpload, now: number): Promise<FileRecord> {
@@ -1123,42 +1110,21 @@ export class SqlMetaStore implements MetaStore {
       const membershipUrl = await this.getMembershipUrl(row.app_id);
       if (membershipUrl) yield { kind: 'membership-url', appId: row.app_id, url: membershipUrl };
     }
-    // Keyset pages: each page starts after the last key of the one before.
-    for (let after = ['', '']; ; ) {
-      const page = await this.db
-        .selectFrom('groups')
-        .select(['app_id', 'group_id', 'owner_id', 'version', 'history_visible', 'dismissed_at'])
-        .where((eb) => eb.or([eb('app_id', '>', after[0]!), eb.and([eb('app_id', '=', after[0]!), eb('group_id', '>', after[1]!)])]))
-        .orderBy('app_id')
-        .orderBy('group_id')
-        .limit(PAGE)
-        .execute();
-      for (const g of page) {
-        yield { kind: 'group', group: { appId: g.app_id, groupId: g.group_id, ownerId: g.owner_id } };
-        const state = { version: numOrNull(g.version), historyVisible: g.history_visible !== 0, dismissedAt: numOrNull(g.dismissed_at) };
-        // A new group's state needs no record: most groups have never been pushed with a version.
-        if (state.version !== null || !state.historyVisible || state.dismissedAt !== null) yield { kind: 'group-state', appId: g.app_id, groupId: g.group_id, ...state };
-      }
-      if (page.length < PAGE) break;
-      after = [page[page.length - 1]!.app_id, page[page.length - 1]!.group_id];
+    for await (const g of this.rowsByKey('groups', ['app_id', 'group_id'])) {
+      yield { kind: 'group', group: { appId: g.app_id, groupId: g.group_id, ownerId: g.owner_id } };
+      const state = { version: numOrNull(g.version), historyVisible: g.history_visible !== 0, dismissedAt: numOrNull(g.dismissed_at) };
+      // A new group's state needs no record: most groups have never been pushed with a version.
+      if (state.version !== null || !state.historyVisible || state.dismissedAt !== null) yield { kind: 'group-state', appId: g.app_id, groupId: g.group_id, ...state };
     }
-    for (let after = ['', '', '']; ; ) {
-      const [a, g, u] = after as [string, string, string];
-      const page = await this.db
-        .selectFrom('group_members')
-        .selectAll()
-        .where((eb) => afterMember(eb, a, g, u))
-        .orderBy('app_id')
-        .orderBy('group_id')
-        .orderBy('user_id')
-        .limit(PAGE)
-        .execute();
-      for (const m of page) yield { kind: 'member', appId: m.app_id, groupId: m.group_id, userId: m.user_id, role: m.role as MemberRole, joinedAt: numOrNull(m.joined_at) };
-      if (page.length < PAGE) break;
-      const last = page[page.length - 1]!;
-      after = [last.app_id, last.group_id, last.user_id];
+    for await (const m of this.rowsByKey('group_members', ['app_id', 'group_id', 'user_id'])) {
+      yield { kind: 'member', appId: m.app_id, groupId: m.group_id, userId: m.user_id, role: m.role as MemberRole, joinedAt: numOrNull(m.joined_at) };
     }
-    yield* this.exportMembershipHistory(PAGE);
+    for await (const c of this.rowsByKey('membership_clock', ['app_id', 'group_id', 'user_id'])) {
+      yield { kind: 'membership-clock', appId: c.app_id, groupId: c.group_id, userId: c.user_id, at: num(c.at) };
+    }
+    for await (const e of this.rowsByKey('recorded_events', ['app_id', 'event_key'])) {
+      yield { kind: 'recorded-event', appId: e.app_id, eventKey: e.event_key, event: { type: e.type, payload: e.payload, at: num(e.at), receivedAt: num(e.received_at) } };
+    }
     for (let after = ''; ; ) {
       const page = await this.db.selectFrom('files').selectAll().where('status', '=', 'ready').where('id', '>', after).orderBy('id').limit(PAGE).execute();
       for (const f of page) yield { kind: 'file', file: toFile(f) };
@@ -1179,35 +1145,27 @@ export class SqlMetaStore implements MetaStore {
       if (page.length < PAGE) break;
       after = page[page.length - 1]!.id;
     }
-    for (let after = ['', '']; ; ) {
-      const page = await this.db
-        .selectFrom('derivatives')
-        .selectAll()
-        .where((eb) => eb.or([eb('file_id', '>', after[0]!), eb.and([eb('file_id', '=', after[0]!), eb('variant', '>', after[1]!)])]))
-        .orderBy('file_id')
-        .orderBy('variant')
-        .limit(PAGE)
-        .execute();
-      for (const d of page) yield { kind: 'derivative', derivative: toDerivative(d) };
-      if (page.length < PAGE) break;
-      after = [page[page.length - 1]!.file_id, page[page.length - 1]!.variant];
+    for await (const d of this.rowsByKey('derivatives', ['file_id', 'variant'])) yield { kind: 'derivative', derivative: toDerivative(d) };
+    // Last: the lifecycle tables, as they are.
+    for (const table of Object.keys(LIFECYCLE_TABLES) as LifecycleTable[]) {
+      for await (const row of this.rowsByKey(table, LIFECYCLE_TABLES[table])) yield { kind: 'lifecycle-row', table, row: row as LifecycleRow };
     }
-    yield* this.exportLifecycleRows(PAGE);
   }
 
-  /** Every row of the lifecycle tables, each table paged by its key (a row value, on both databases). */
-  private async *exportLifecycleRows(PAGE: number): AsyncIterable<MetaRecord> {
-    for (const table of Object.keys(LIFECYCLE_TABLES) as LifecycleTable[]) {
-      const key = LIFECYCLE_TABLES[table];
-      const cols = sql.join(key.map((c) => sql.ref(c)));
-      for (let after: Array<string | number | null> | null = null; ; ) {
-        const where: RawBuilder<unknown> = after ? sql`where (${cols}) > (${sql.join(after)})` : sql``;
-        const page: LifecycleRow[] = (await sql<LifecycleRow>`select * from ${sql.table(table)} ${where} order by ${cols} limit ${PAGE}`.execute(this.db)).rows;
-        for (const row of page) yield { kind: 'lifecycle-row', table, row };
-        if (page.length < PAGE) break;
-        const last: LifecycleRow = page[page.length - 1]!;
-        after = key.map((c): string | number | null => last[c] ?? null);
-      }
+  /**
+   * Every row of a table in key order, a page at a time (the export): each page starts after the
+   * last key of the one before, compared as a row value, (a, b) > (x, y), which SQLite and
+   * PostgreSQL both have.
+   */
+  private async *rowsByKey<T extends keyof Database & string>(table: T, key: readonly string[], pageSize = 500): AsyncIterable<Selectable<Database[T]>> {
+    const cols = sql.join(key.map((c) => sql.ref(c)));
+    for (let after: unknown[] | null = null; ; ) {
+      const where: RawBuilder<unknown> = after ? sql`where (${cols}) > (${sql.join(after)})` : sql``;
+      const page: Array<Selectable<Database[T]>> = (await sql<Selectable<Database[T]>>`select * from ${sql.table(table)} ${where} order by ${cols} limit ${pageSize}`.execute(this.db)).rows;
+      yield* page;
+      if (page.length < pageSize) return;
+      const last = page[page.length - 1] as Record<string, unknown>;
+      after = key.map((c) => last[c]);
     }
   }
 
@@ -1280,41 +1238,6 @@ export class SqlMetaStore implements MetaStore {
 
 
   // ── membership: export and import (migrate-store) ──
-
-  /** The membership clock and the recorded events, keyset-paged like the rest of the export. */
-  private async *exportMembershipHistory(PAGE: number): AsyncIterable<MetaRecord> {
-    for (let after = ['', '', '']; ; ) {
-      const [a, g, u] = after as [string, string, string];
-      const page = await this.db
-        .selectFrom('membership_clock')
-        .selectAll()
-        .where((eb) => afterMember(eb, a, g, u))
-        .orderBy('app_id')
-        .orderBy('group_id')
-        .orderBy('user_id')
-        .limit(PAGE)
-        .execute();
-      for (const c of page) yield { kind: 'membership-clock', appId: c.app_id, groupId: c.group_id, userId: c.user_id, at: num(c.at) };
-      if (page.length < PAGE) break;
-      const last = page[page.length - 1]!;
-      after = [last.app_id, last.group_id, last.user_id];
-    }
-    for (let after = ['', '']; ; ) {
-      const page = await this.db
-        .selectFrom('recorded_events')
-        .selectAll()
-        .where((eb) => eb.or([eb('app_id', '>', after[0]!), eb.and([eb('app_id', '=', after[0]!), eb('event_key', '>', after[1]!)])]))
-        .orderBy('app_id')
-        .orderBy('event_key')
-        .limit(PAGE)
-        .execute();
-      for (const e of page) {
-        yield { kind: 'recorded-event', appId: e.app_id, eventKey: e.event_key, event: { type: e.type, payload: e.payload, at: num(e.at), receivedAt: num(e.received_at) } };
-      }
-      if (page.length < PAGE) break;
-      after = [page[page.length - 1]!.app_id, page[page.length - 1]!.event_key];
-    }
-  }
 
   /** Like every import: added unless the target has it already (then the target's copy stays). */
   private async importMembershipRecord(r: Extract<MetaRecord, { kind: 'membership-url' | 'group-state' | 'membership-clock' | 'recorded-event' }>): Promise<boolean> {
