@@ -3,9 +3,9 @@
 // the data folder of a stopped Ferry.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { startTestFerry, type TestFerry } from '../helpers/ferry.ts';
-import { buildDist, FERRY_BIN } from '../helpers/build.ts';
+import { buildDist } from '../helpers/build.ts';
+import { runCli } from '../helpers/cli.ts';
 
 let f: TestFerry;
 
@@ -71,16 +71,7 @@ test('GET /admin/apps/:app_id/groups: numeric order, paging, owner filter, one g
   assert.equal(bad.body.error, 'after must be a positive 64-bit integer');
 });
 
-function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('FERRY_')) env[k] = v;
-  Object.assign(env, f.env);
-  return new Promise((resolve) => {
-    execFile(process.execPath, [FERRY_BIN, ...args], { env, timeout: 60_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
+const cli = (args: string[]) => runCli(args, f.env);
 
 test('ferry app list and ferry groups print the same listings', async () => {
   buildDist();

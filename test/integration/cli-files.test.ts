@@ -4,12 +4,12 @@
 // once; an app's settings within about a second) and in the store itself.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { startTestFerry, type TestFerry } from '../helpers/ferry.ts';
 import { api, postMultipart, withCreds, type Creds, type Envelope, type Slot } from '../helpers/client.ts';
 import { signClaims, signOf, uploadChat } from '../helpers/jwt.ts';
 import { plainImage } from '../helpers/media.ts';
-import { buildDist, FERRY_BIN as BIN } from '../helpers/build.ts';
+import { buildDist } from '../helpers/build.ts';
+import { cliJson, cliRefused, runCli } from '../helpers/cli.ts';
 
 let f: TestFerry;
 let appId: string;
@@ -23,38 +23,10 @@ before(async () => {
 });
 after(() => f.close());
 
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 /** `node bin/ferry.mjs …` with the running Ferry's FERRY_* settings and nothing of the caller's. */
-function ferry(...args: string[]): Promise<CliResult> {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('FERRY_')) env[k] = v;
-  Object.assign(env, f.env, { FERRY_PUBLIC_URL: f.url });
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { env, timeout: 60_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
-    });
-  });
-}
-
-async function ok<T = Record<string, unknown>>(...args: string[]): Promise<T> {
-  const r = await ferry(...args);
-  assert.equal(r.code, 0, `ferry ${args.join(' ')} → ${r.code}: ${r.stderr}`);
-  return JSON.parse(r.stdout) as T;
-}
-
-/** exits non-zero with one clear line on stderr and nothing on stdout */
-async function fails(expectedCode: number, stderrPart: RegExp, ...args: string[]): Promise<void> {
-  const r = await ferry(...args);
-  assert.equal(r.code, expectedCode, `ferry ${args.join(' ')} → ${r.code}: ${r.stdout} ${r.stderr}`);
-  assert.match(r.stderr, stderrPart);
-  assert.equal(r.stderr.trim().split('\n').length, 1, `one line: ${r.stderr}`);
-  assert.equal(r.stdout, '');
-}
+const ferry = (...args: string[]) => runCli(args, { ...f.env, FERRY_PUBLIC_URL: f.url });
+const ok = <T = Record<string, unknown>>(...args: string[]) => cliJson<T>(ferry(...args), args);
+const fails = (expectedCode: number, stderrPart: RegExp, ...args: string[]) => cliRefused(ferry(...args), args, expectedCode, stderrPart);
 
 const unique = (label: string) => Buffer.from(`${label} ${Math.random()}\n`.repeat(30));
 

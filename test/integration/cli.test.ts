@@ -4,7 +4,7 @@
 // is already running; `ferry serve` runs that Ferry from the build.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,6 +15,7 @@ import { provision, type Provisioned } from '../helpers/storage-mode.ts';
 import { api, getJson, withCreds, type Slot } from '../helpers/client.ts';
 import { decodeJwt, signClaims, uploadChat } from '../helpers/jwt.ts';
 import { buildDist, FERRY_BIN as BIN } from '../helpers/build.ts';
+import { cliEnv, cliJson, cliRefused, runCli } from '../helpers/cli.ts';
 
 let dataDir: string;
 let running: TestFerry | undefined;
@@ -32,41 +33,13 @@ after(async () => {
   await mode.release();
 });
 
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** The environment without the caller's FERRY_* settings, plus only this test's. */
-function cliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('FERRY_')) env[k] = v;
-  return Object.assign(env, mode.env, { FERRY_DATA_DIR: dataDir }, extra);
-}
+/** This test's FERRY_* settings: its storage mode and data folder, plus `extra`. */
+const settings = (extra: Record<string, string> = {}) => ({ ...mode.env, FERRY_DATA_DIR: dataDir, ...extra });
 
 /** Run `node bin/ferry.mjs …` with only this test's FERRY_* settings. */
-function ferry(...args: string[]): Promise<CliResult> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { env: cliEnv(), timeout: 60_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-async function ok<T = Record<string, unknown>>(...args: string[]): Promise<T> {
-  const r = await ferry(...args);
-  assert.equal(r.code, 0, `ferry ${args.join(' ')} → ${r.code}: ${r.stderr}`);
-  return JSON.parse(r.stdout) as T;
-}
-
-async function fails(expectedCode: number, stderrPart: RegExp, ...args: string[]): Promise<void> {
-  const r = await ferry(...args);
-  assert.equal(r.code, expectedCode, `ferry ${args.join(' ')} → ${r.code}: ${r.stdout} ${r.stderr}`);
-  assert.match(r.stderr, stderrPart);
-  assert.equal(r.stdout, '', 'nothing on stdout for a failure');
-}
+const ferry = (...args: string[]) => runCli(args, settings());
+const ok = <T = Record<string, unknown>>(...args: string[]) => cliJson<T>(ferry(...args), args);
+const fails = (expectedCode: number, stderrPart: RegExp, ...args: string[]) => cliRefused(ferry(...args), args, expectedCode, stderrPart);
 
 test('--help names the operator commands', async () => {
   const r = await ferry('--help');
@@ -162,7 +135,7 @@ test('what the CLI created works on a Ferry started on the same data folder, and
 test('serve runs Ferry from the build: it answers with what the CLI made and stops cleanly on SIGTERM', async () => {
   const { token } = await ok<{ token: string }>('token', '--app', 'cli-app', '--user', '1001');
   const child = spawn(process.execPath, [BIN, 'serve'], {
-    env: cliEnv({ FERRY_HOST: '127.0.0.1', FERRY_PORT: '0', FERRY_LOG_LEVEL: 'info' }),
+    env: cliEnv(settings({ FERRY_HOST: '127.0.0.1', FERRY_PORT: '0', FERRY_LOG_LEVEL: 'info' })),
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));

@@ -5,7 +5,7 @@
 // (rotate-secret, revoke-tokens) reach a Ferry that is already running on the same data.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,7 +14,8 @@ import { startTestFerry, isScaleOut, type TestFerry } from '../helpers/ferry.ts'
 import { provision, type Provisioned } from '../helpers/storage-mode.ts';
 import { withCreds } from '../helpers/client.ts';
 import { accessToken, decodeJwt, signOf, uploadChat } from '../helpers/jwt.ts';
-import { buildDist, FERRY_BIN } from '../helpers/build.ts';
+import { buildDist } from '../helpers/build.ts';
+import { runCli } from '../helpers/cli.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 let tmp: string;
@@ -30,21 +31,7 @@ after(async () => {
   await mode.release();
 });
 
-/** The environment without the caller's FERRY_* settings, plus the given ones. */
-function cleanEnv(extra: Record<string, string | undefined>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('FERRY_')) env[k] = v;
-  for (const [k, v] of Object.entries(extra)) if (v !== undefined) env[k] = v;
-  return env;
-}
-
-function cli(env: Record<string, string | undefined>, args: string[], cwd = ROOT): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [FERRY_BIN, ...args], { env: cleanEnv(env), cwd, timeout: 60_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
-    });
-  });
-}
+const cli = (env: Record<string, string | undefined>, args: string[], cwd = ROOT) => runCli(args, env, { cwd });
 
 test('the build step of npm start does nothing when the sources are unchanged, and rebuilds when they changed', () => {
   const main = path.join(ROOT, 'dist', 'main.js');

@@ -4,7 +4,6 @@
 // refused, never moved.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -14,21 +13,14 @@ import { uploadChat, uploadUserAvatar } from '../helpers/media.ts';
 import { provision, type Provisioned } from '../helpers/storage-mode.ts';
 import { inspect } from '../helpers/inspect.ts';
 import { scaleOutEnv } from './cluster.ts';
-import { buildDist, FERRY_BIN as BIN } from '../helpers/build.ts';
+import { buildDist } from '../helpers/build.ts';
+import { runCli } from '../helpers/cli.ts';
 
 /** an embedded Ferry even in the scale-out pass: empty settings mean SQLite and the data folder */
 const EMBEDDED = { FERRY_DATABASE_URL: '', FERRY_STORE: '' };
 
-function cli(env: Record<string, string>, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const childEnv: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('FERRY_')) childEnv[k] = v;
-  Object.assign(childEnv, env, { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' });
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { env: childEnv, timeout: 120_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
-    });
-  });
-}
+const cli = (env: Record<string, string>, ...args: string[]) =>
+  runCli(args, { ...env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' }, { timeoutMs: 120_000 });
 
 const picture = (w: number, h: number) => sharp({ create: { width: w, height: h, channels: 3, background: { r: 10, g: 150, b: 90 } } }).jpeg().toBuffer();
 
