@@ -34,6 +34,12 @@ export interface AppKeys {
   blobKeys: readonly string[];
   /** ms: the user's tokens issued (iat) before this are refused; undefined: none revoked */
   revokedBefore(userId: string): number | undefined;
+  /**
+   * ms: the user's upload slots handed out before this take no upload; undefined: none ended.
+   * The later of a token revocation (a slot needs a valid token) and a slot revocation (an
+   * admin erasure, which leaves the tokens alone).
+   */
+  slotsRevokedBefore(userId: string): number | undefined;
   /** what strings verified under these keys said (shared by every app; entries are per keys) */
   verified: Verified;
 }
@@ -163,6 +169,8 @@ function buildKeys(k: AppKeyring, verified: Verified): AppKeys {
 
   const signKid = kidOf(app.signKey);
   const revoked = new Map(k.revocations.map((r) => [r.userId, r.before] as const));
+  const slotsRevoked = new Map(revoked);
+  for (const r of k.slotRevocations) slotsRevoked.set(r.userId, Math.max(r.before, revoked.get(r.userId) ?? 0));
   return {
     app,
     verified,
@@ -172,6 +180,7 @@ function buildKeys(k: AppKeyring, verified: Verified): AppKeys {
     signKid,
     blobKeys: k.retiredSignKeys[0] ? [app.signKey, k.retiredSignKeys[0].signKey] : [app.signKey],
     revokedBefore: (userId) => revoked.get(userId),
+    slotsRevokedBefore: (userId) => slotsRevoked.get(userId),
   };
 }
 

@@ -24,6 +24,11 @@ export interface AppKeyring {
   retiredSignKeys: { signKey: string; retiredAt: number }[];
   /** tokens of userId issued (iat) before `before` (ms) are refused */
   revocations: { userId: string; before: number }[];
+  /**
+   * upload slots handed out to userId before `before` (ms) take no upload, while the user's
+   * tokens stay valid (an admin erasure: 0008_slot_revocations). A token revocation ends slots too.
+   */
+  slotRevocations: { userId: string; before: number }[];
 }
 
 export type MemberRole = 'member' | 'admin' | 'owner';
@@ -319,6 +324,8 @@ export interface MetaStore {
   rotateAppKeys(appId: string, next: { secret: string; signKey: string }, previousSecretUntil: number, now: number): Promise<boolean>;
   /** Refuse userId's tokens issued before `before` (ms); a later revocation moves it, an earlier one is kept. */
   revokeTokens(appId: string, userId: string, before: number): Promise<boolean>;
+  /** End userId's upload slots handed out before `before` (ms), tokens untouched; later moves it, earlier is kept. */
+  revokeSlots(appId: string, userId: string, before: number): Promise<boolean>;
   // ── console lists: paged listings for the operator console and `ferry app list` / `group list`
   /** Apps in app_id order, those after `after` (exclusive), at most `limit`. */
   listApps(opts: { after?: string; limit: number }): Promise<AppRecord[]>;

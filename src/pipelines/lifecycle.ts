@@ -263,16 +263,16 @@ async function deleteAllBy(s: LifecycleServices, appId: string, by: { fromId: st
 /**
  * DELETE /admin/apps/:app_id/users/:user_id/files and user.deleted: every URL the user sent,
  * and the uploads still on their way (each is refused, or its bytes removed as it completes).
- * user.deleted also revokes the user's tokens, which ends the upload slots handed out to them and
- * not used yet (pipelines/upload.ts); the admin call leaves tokens alone (the user may go on).
+ * Both end the upload slots handed out to the user and not used yet (pipelines/upload.ts), so
+ * none of them delivers a file after the erasure. user.deleted also revokes the user's tokens;
+ * the admin call leaves them alone (the user may go on, with new slots).
  */
 export async function eraseUser(s: LifecycleServices, appId: string, userId: string, actor: Actor, opts: { revokeTokens?: boolean } = {}): Promise<{ deleted: number; uploads_stopped: number }> {
   await keysOf(s, appId);
   const now = Date.now();
-  if (opts.revokeTokens) {
-    await s.meta.revokeTokens(appId, userId, now);
-    s.apps.forget(appId);
-  }
+  if (opts.revokeTokens) await s.meta.revokeTokens(appId, userId, now);
+  else await s.meta.revokeSlots(appId, userId, now);
+  s.apps.forget(appId);
   const uploadsStopped = await s.meta.tombstoneUploadsOf(appId, userId, now);
   const deleted = await deleteAllBy(s, appId, { fromId: userId });
   await audit(s.meta, appId, actor, 'user.erase', userId, { deleted, uploads_stopped: uploadsStopped, ...(opts.revokeTokens ? { tokens_revoked: true } : {}) });

@@ -14,6 +14,7 @@ import type { FileRecord } from '../meta/meta-store.ts';
 import type { StagedObject } from '../bytes/byte-store.ts';
 import { StorageError } from '../bytes/byte-store.ts';
 import type { Services } from '../services.ts';
+import type { AppKeys } from '../auth/app-registry.ts';
 import { countUpload, DELETED_BEFORE_UPLOAD, dropDeletedUpload, refuseQuarantined } from './lifecycle.ts';
 import { quotaError, quotaRoom } from './app-settings.ts';
 import { readSlotCapability, SLOT_CAPABILITY, verifySlotCapability } from '../auth/slot-capability.ts';
@@ -54,11 +55,12 @@ async function claimCapability(s: Services, slotId: string, now: number): Promis
   const keys = await s.apps.get(written.appId);
   if (!keys) throw claimRefused('not-found');
   const claims = verifySlotCapability(keys.blobKeys, written, now);
-  // A slot handed out before its user's tokens were revoked (a leaked token, a deleted user)
-  // takes no upload. A capability says when it expires; it was handed out one slot lifetime before.
-  const revoked = keys.revokedBefore(claims.ownerId);
+  // A slot handed out before its user's tokens were revoked (a leaked token, a deleted user) or
+  // their files erased takes no upload. A capability says when it expires; it was handed out one
+  // slot lifetime before.
+  const revoked = keys.slotsRevokedBefore(claims.ownerId);
   if (revoked !== undefined && claims.expiresAt - s.config.slotTtlSeconds * 1000 < revoked) {
-    throw new FerryError(Codes.BAD_TOKEN, "this upload slot was handed out before the user's tokens were revoked: ask for a new slot with a new token");
+    throw new FerryError(Codes.BAD_TOKEN, slotRevokedMessage(keys, claims.ownerId, revoked));
   }
   const res = await s.meta.claimCapability(capabilityRecord(claims, slotId, now), now, now - STALE_CLAIM_MS);
   if (!res.ok) throw claimRefused(res.reason);
@@ -68,6 +70,12 @@ async function claimCapability(s: Services, slotId: string, now: number): Promis
     throw new FerryError(Codes.FILE_DELETED, DELETED_BEFORE_UPLOAD);
   }
   return { file: res.file, maxBytes: claims.maxBytes, giveBack: () => s.meta.dropClaim(res.file.id) };
+}
+
+function slotRevokedMessage(keys: AppKeys, userId: string, revoked: number): string {
+  return keys.revokedBefore(userId) === revoked
+    ? "this upload slot was handed out before the user's tokens were revoked: ask for a new slot with a new token"
+    : "this upload slot was handed out before the user's files were erased: ask for a new slot";
 }
 
 function claimRefused(reason: 'not-found' | 'expired' | 'used' | 'busy'): FerryError {

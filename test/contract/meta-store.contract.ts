@@ -134,6 +134,7 @@ export function metaStoreContract(name: string, fresh: MetaStoreFactory): void {
           previousSecret: null,
           retiredSignKeys: [],
           revocations: [],
+          slotRevocations: [],
         });
         assert.equal(await meta.getAppKeysVersion('app1'), 0);
         assert.equal(await meta.getAppKeyring('nope'), null);
@@ -172,12 +173,32 @@ export function metaStoreContract(name: string, fresh: MetaStoreFactory): void {
         );
         assert.equal(k?.version, 3);
         assert.equal(await meta.revokeTokens('nope', '7', T0), false);
+        assert.deepEqual(k?.slotRevocations, [], 'a token revocation is not a slot revocation');
       });
 
-      it('export and import carry retired sign keys, the previous secret and revocations', async (meta) => {
+      it('a slot revocation is kept per user apart from token revocations, only ever moves later, and moves the version', async (meta) => {
+        await meta.createApp({ appId: 'app1', secret: 's0', signKey: 'k0', createdAt: T0 });
+        assert.equal(await meta.revokeSlots('app1', '7', T0), true);
+        assert.equal(await meta.revokeSlots('app1', '7', T0 - MINUTE), true);
+        assert.equal(await meta.revokeSlots('app1', INT64_MAX, T0 + MINUTE), true);
+        const k = await meta.getAppKeyring('app1');
+        assert.deepEqual(
+          [...(k?.slotRevocations ?? [])].sort((a, b) => a.before - b.before),
+          [
+            { userId: '7', before: T0 },
+            { userId: INT64_MAX, before: T0 + MINUTE },
+          ],
+        );
+        assert.deepEqual(k?.revocations, [], "the user's tokens stay valid");
+        assert.equal(k?.version, 3);
+        assert.equal(await meta.revokeSlots('nope', '7', T0), false);
+      });
+
+      it('export and import carry retired sign keys, the previous secret and both kinds of revocation', async (meta) => {
         await meta.createApp({ appId: 'app1', secret: 's0', signKey: 'k0', createdAt: T0 });
         await meta.rotateAppKeys('app1', { secret: 's1', signKey: 'k1' }, T0 + MINUTE, T0);
         await meta.revokeTokens('app1', '7', T0);
+        await meta.revokeSlots('app1', '8', T0 + MINUTE);
         const records = [];
         for await (const r of meta.exportRecords()) records.push(r);
         const keyring = records.find((r) => r.kind === 'keyring');
@@ -188,6 +209,7 @@ export function metaStoreContract(name: string, fresh: MetaStoreFactory): void {
             previousSecret: { secret: 's0', until: T0 + MINUTE },
             retiredSignKeys: [{ signKey: 'k0', retiredAt: T0 }],
             revocations: [{ userId: '7', before: T0 }],
+            slotRevocations: [{ userId: '8', before: T0 + MINUTE }],
           },
         });
         assert.equal(records.findIndex((r) => r.kind === 'keyring'), records.findIndex((r) => r.kind === 'app') + 1, 'right after its app');
@@ -198,6 +220,7 @@ export function metaStoreContract(name: string, fresh: MetaStoreFactory): void {
         assert.deepEqual(k2?.retiredSignKeys, [{ signKey: 'k0', retiredAt: T0 }]);
         assert.deepEqual(k2?.previousSecret, { secret: 's0', until: T0 + MINUTE });
         assert.deepEqual(k2?.revocations, [{ userId: '7', before: T0 }]);
+        assert.deepEqual(k2?.slotRevocations, [{ userId: '8', before: T0 + MINUTE }]);
         assert.equal(await meta.importRecord({ kind: 'keyring', keyring: { ...keyring.keyring, appId: 'app2' } }), false, 'again: nothing new');
       });
     });

@@ -302,6 +302,10 @@ test("DELETE …/users/:user_id/files deletes everything that user sent, and onl
   // An upload of theirs still on its way is stopped too.
   const inFlight = await chatSlot(f.url, u, { file_type: 100, to_id: '1' });
   const upload = await startedUpload(inFlight);
+  // And so is an upload the user has a slot for but has not started: after the erasure, that slot
+  // would otherwise deliver a file the operator meant to be gone.
+  const unused = await chatSlot(f.url, u, { file_type: 100, to_id: '1' });
+  const otherUsers = await chatSlot(f.url, t['1']!, { file_type: 100, to_id: '77' });
   const r = await f.admin('DELETE', `/admin/apps/${appId}/users/77/files`);
   assert.equal(r.status, 200);
   assert.deepEqual(r.body, { deleted: 3, uploads_stopped: 1 });
@@ -309,7 +313,15 @@ test("DELETE …/users/:user_id/files deletes everything that user sent, and onl
   assert.equal(await codeOf(inFlight.download_url, t['1']!), 60050);
   const row = (await f.inspect.files()).find((x) => x.id === signClaims(inFlight.download_url).fid);
   assert.ok(row && !(await f.inspect.objectKeys()).includes(row.storage_key), 'its bytes left the store');
-  assert.equal((await chatSlot(f.url, u, { file_type: 100, to_id: '1' })).upload_url.length > 0, true, "the admin erasure leaves the user's tokens alone");
+  const late = await putRaw(unused.upload_url, unique('after the erasure'));
+  assert.equal(late.body.code, 10008, JSON.stringify(late.body));
+  assert.match(late.body.message ?? '', /handed out before the user's files were erased/);
+  assert.notEqual(await codeOf(unused.download_url, t['1']!), 200, 'nothing was stored for it');
+  assert.equal((await putRaw(otherUsers.upload_url, unique('from someone else'))).body.code, 200, "other users' slots are untouched");
+  // The admin erasure leaves the user's tokens alone: a new slot takes an upload.
+  const fresh = await chatSlot(f.url, u, { file_type: 100, to_id: '1' });
+  assert.equal((await putRaw(fresh.upload_url, unique('a new file'))).body.code, 200, "the user's new slots work");
+  assert.equal(await codeOf(fresh.download_url, t['1']!), 200);
   assert.equal(await codeOf(sent[0]!, t['1']!), 60050);
   assert.equal(await codeOf(sent[1]!, t['2']!), 60050);
   assert.equal(await codeOf(forwardedByUser, t['2']!), 60050);

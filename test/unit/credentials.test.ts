@@ -21,7 +21,7 @@ function registry(): AppRegistry {
   // The registry reads apps with their keyrings (nothing rotated or revoked here) and versions only.
   const keyring = (appId: string) => {
     const app = apps[appId];
-    return app ? { app, version: 0, previousSecret: null, retiredSignKeys: [], revocations: [] } : null;
+    return app ? { app, version: 0, previousSecret: null, retiredSignKeys: [], revocations: [], slotRevocations: [] } : null;
   };
   const meta: Pick<MetaStore, 'getAppKeyring' | 'getAppKeysVersion'> = {
     getAppKeyring: async (appId) => keyring(appId),

@@ -25,7 +25,7 @@ function fixture() {
     getAppKeysVersion: async (appId) => (apps[appId] ? versionOf(apps[appId]) : null),
     getAppKeyring: async (appId) => {
       const app = apps[appId];
-      return app ? { app: { ...app }, version: versionOf(app), previousSecret: null, retiredSignKeys: [], revocations: [] } : null;
+      return app ? { app: { ...app }, version: versionOf(app), previousSecret: null, retiredSignKeys: [], revocations: [], slotRevocations: [] } : null;
     },
   };
   return { apps, registry: new AppRegistry(meta as MetaStore) };

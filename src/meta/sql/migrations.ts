@@ -265,6 +265,20 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0008_slot_revocations': {
+    async up(db: Kysely<unknown>) {
+      // An admin erasure ends the user's upload slots handed out before it without logging the
+      // user out: a slot taken before the erasure and used after it would otherwise deliver a
+      // file the erasure was meant to have removed.
+      await db.schema
+        .createTable('slot_revocations')
+        .addColumn('app_id', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('revoked_before', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('slot_revocations_pk', ['app_id', 'user_id'])
+        .execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

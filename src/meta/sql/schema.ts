@@ -27,6 +27,12 @@ interface TokenRevocationsTable {
   revoked_before: BigIntColumn;
 }
 
+interface SlotRevocationsTable {
+  app_id: string;
+  user_id: string;
+  revoked_before: BigIntColumn;
+}
+
 interface GroupsTable {
   app_id: string;
   group_id: string;
@@ -211,5 +217,6 @@ export interface Database {
   audit_log: AuditLogTable;
   app_sign_keys: AppSignKeysTable;
   token_revocations: TokenRevocationsTable;
+  slot_revocations: SlotRevocationsTable;
   usage_history: UsageHistoryTable;
 }

@@ -247,9 +247,10 @@ export class SqlMetaStore implements MetaStore {
   async getAppKeyring(appId: string): Promise<AppKeyring | null> {
     const row = await this.db.selectFrom('apps').selectAll().where('app_id', '=', appId).executeTakeFirst();
     if (!row) return null;
-    const [retired, revocations] = await Promise.all([
+    const [retired, revocations, slotRevocations] = await Promise.all([
       this.db.selectFrom('app_sign_keys').select(['sign_key', 'retired_at']).where('app_id', '=', appId).orderBy('retired_at', 'desc').execute(),
       this.db.selectFrom('token_revocations').select(['user_id', 'revoked_before']).where('app_id', '=', appId).execute(),
+      this.db.selectFrom('slot_revocations').select(['user_id', 'revoked_before']).where('app_id', '=', appId).execute(),
     ]);
     return {
       app: { appId: row.app_id, secret: row.secret, signKey: row.sign_key, createdAt: num(row.created_at) },
@@ -258,6 +259,7 @@ export class SqlMetaStore implements MetaStore {
         row.previous_secret !== null && row.previous_secret_until !== null ? { secret: row.previous_secret, until: num(row.previous_secret_until) } : null,
       retiredSignKeys: retired.map((r) => ({ signKey: r.sign_key, retiredAt: num(r.retired_at) })),
       revocations: revocations.map((r) => ({ userId: r.user_id, before: num(r.revoked_before) })),
+      slotRevocations: slotRevocations.map((r) => ({ userId: r.user_id, before: num(r.revoked_before) })),
     };
   }
 
@@ -294,7 +296,16 @@ export class SqlMetaStore implements MetaStore {
     });
   }
 
-  async revokeTokens(appId: string, userId: string, before: number): Promise<boolean> {
+  revokeTokens(appId: string, userId: string, before: number): Promise<boolean> {
+    return this.revokeUntil('token_revocations', appId, userId, before);
+  }
+
+  revokeSlots(appId: string, userId: string, before: number): Promise<boolean> {
+    return this.revokeUntil('slot_revocations', appId, userId, before);
+  }
+
+  /** One revocation moved forward (never back), and the app's keys_version with it, in one step. */
+  private async revokeUntil(table: 'token_revocations' | 'slot_revocations', appId: string, userId: string, before: number): Promise<boolean> {
     return this.db.transaction().execute(async (tx) => {
       const bumped = await tx
         .updateTable('apps')
@@ -303,11 +314,9 @@ export class SqlMetaStore implements MetaStore {
         .executeTakeFirst();
       if (Number(bumped.numUpdatedRows) !== 1) return false;
       await tx
-        .insertInto('token_revocations')
+        .insertInto(table)
         .values({ app_id: appId, user_id: userId, revoked_before: before })
-        .onConflict((oc) =>
-          oc.columns(['app_id', 'user_id']).doUpdateSet({ revoked_before: before }).where('token_revocations.revoked_before', '<', before),
-        )
+        .onConflict((oc) => oc.columns(['app_id', 'user_id']).doUpdateSet({ revoked_before: before }).where(`${table}.revoked_before`, '<', before))
         .execute();
       return true;
     });
@@ -1103,9 +1112,9 @@ export class SqlMetaStore implements MetaStore {
       yield { kind: 'app', app: { appId: row.app_id, secret: row.secret, signKey: row.sign_key, createdAt: num(row.created_at) } };
       // Without its retired sign keys, every sign in the app's chat history would stop working.
       const keyring = await this.getAppKeyring(row.app_id);
-      if (keyring && (keyring.previousSecret || keyring.retiredSignKeys.length > 0 || keyring.revocations.length > 0)) {
-        const { previousSecret, retiredSignKeys, revocations } = keyring;
-        yield { kind: 'keyring', keyring: { appId: row.app_id, previousSecret, retiredSignKeys, revocations } };
+      if (keyring && (keyring.previousSecret || keyring.retiredSignKeys.length > 0 || keyring.revocations.length > 0 || keyring.slotRevocations.length > 0)) {
+        const { previousSecret, retiredSignKeys, revocations, slotRevocations } = keyring;
+        yield { kind: 'keyring', keyring: { appId: row.app_id, previousSecret, retiredSignKeys, revocations, slotRevocations } };
       }
       const membershipUrl = await this.getMembershipUrl(row.app_id);
       if (membershipUrl) yield { kind: 'membership-url', appId: row.app_id, url: membershipUrl };
@@ -1293,11 +1302,15 @@ export class SqlMetaStore implements MetaStore {
         .executeTakeFirst();
       added = changed(res) || added;
     }
-    for (const r of k.revocations) {
+    const revocations = [
+      ...k.revocations.map((r) => ({ table: 'token_revocations' as const, ...r })),
+      ...k.slotRevocations.map((r) => ({ table: 'slot_revocations' as const, ...r })),
+    ];
+    for (const { table, userId, before } of revocations) {
       const res = await this.db
-        .insertInto('token_revocations')
-        .values({ app_id: k.appId, user_id: r.userId, revoked_before: r.before })
-        .onConflict((oc) => oc.columns(['app_id', 'user_id']).doUpdateSet({ revoked_before: r.before }).where('token_revocations.revoked_before', '<', r.before))
+        .insertInto(table)
+        .values({ app_id: k.appId, user_id: userId, revoked_before: before })
+        .onConflict((oc) => oc.columns(['app_id', 'user_id']).doUpdateSet({ revoked_before: before }).where(`${table}.revoked_before`, '<', before))
         .executeTakeFirst();
       added = changed(res) || added;
     }
