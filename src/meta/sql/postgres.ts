@@ -9,6 +9,7 @@ import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { Database } from './schema.ts';
 import { SqlMetaStore } from './sql-meta-store.ts';
+import { withNamedStatements } from './named-statements.ts';
 
 interface PostgresOptions {
   /** connections per node; PostgreSQL's default max_connections is 100 for all nodes together */
@@ -28,6 +29,6 @@ export function openPostgresMetaStore(url: string, opts: PostgresOptions = {}): 
   // An idle connection the server drops (restart, failover) is only reported here; unhandled,
   // the 'error' event would end the process.
   pool.on('error', (err) => opts.onError?.(err));
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: withNamedStatements(pool) }) });
   return new SqlMetaStore(db, true);
 }

@@ -4,6 +4,7 @@
 // The SQL text of these reads never changes, only the values bound to it.
 import type { Compilable, CompiledQuery, Kysely } from 'kysely';
 import type { Database } from './schema.ts';
+import { registerHotStatement } from './named-statements.ts';
 
 /** stands for the i-th argument while the query is compiled (no real id contains a NUL) */
 const marker = (i: number) => `\u0000ferry-arg-${i}\u0000`;
@@ -25,6 +26,8 @@ export function preparedRead<Row, Args extends string[]>(
     const query = build(...markers).compile();
     const slots = query.parameters.map((p) => (typeof p === 'string' ? markers.indexOf(p) : -1));
     for (let i = 0; i < arity; i++) if (!slots.includes(i)) throw new Error(`preparedRead: argument ${i} is not used by the query`);
+    // On PostgreSQL, a named statement: parsed and planned once per connection.
+    registerHotStatement(query.sql);
     return { query, slots };
   };
   return async (...args: Args) => {
