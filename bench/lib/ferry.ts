@@ -1,5 +1,5 @@
 // Ferry as the benchmarks see it: a CHILD PROCESS started the way an operator starts it
-// (`node dist/main.js`, as `npm start` runs it, built by `npm run build`; settings by environment), so its RSS and CPU are its own and
+// (`node --max-semi-space-size=2 dist/main.js`, as `npm start` runs it, built by `npm run build`; settings by environment), so its RSS and CPU are its own and
 // the harness's work never counts against it. Plus the few client calls the benchmarks need.
 import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, startProcess, waitForPort, type Pin } from './proc.ts';
+import { SERVING_NODE_FLAGS } from '../../src/cluster/node-flags.ts';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -57,7 +58,9 @@ export async function startFerry(opts: FerryStartOptions): Promise<RunningFerry>
   });
   fs.mkdirSync(opts.dataDir, { recursive: true });
   buildOnce();
-  const proc = startProcess(process.execPath, [...(opts.nodeArgs ?? []), 'dist/main.js'], {
+  // As npm start starts it: with the serving flags (src/cluster/node-flags.ts; a test checks
+  // package.json passes the same).
+  const proc = startProcess(process.execPath, [...SERVING_NODE_FLAGS, ...(opts.nodeArgs ?? []), 'dist/main.js'], {
     env,
     cwd: repoRoot,
     graceMs: 15_000,

@@ -13,6 +13,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { eventually } from '../helpers/eventually.ts';
 import { spawnFerry, type FerryProcess } from '../helpers/process.ts';
+import { SERVING_NODE_FLAGS } from '../../src/cluster/node-flags.ts';
 
 interface Answer {
   status: number;
@@ -72,6 +73,11 @@ test('FERRY_WORKERS=2: both processes serve one port; upload on one, download on
     const started = await startWorkers(dataDir);
     ferry = started.ferry;
     const { pids } = started;
+    // Each worker runs with the serving flags (a small young generation), as npm start would.
+    for (const pid of pids) {
+      const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      for (const flag of SERVING_NODE_FLAGS) assert.ok(argv.includes(flag), `worker ${pid} runs with ${flag}: ${argv.join(' ')}`);
+    }
 
     // The key was generated once (by the primary), and both workers take it.
     const key = fs.readFileSync(path.join(dataDir, 'admin.key'), 'utf8').trim();
