@@ -1,15 +1,16 @@
 // The Node.js flags a serving Ferry process runs with: `npm start` passes them (package.json),
 // and the primary gives them to its workers (FERRY_WORKERS > 1). A test checks the two agree.
 //
-// --max-semi-space-size=2: V8's young generation is two semi-spaces of up to 16 MB each by
+// --max-semi-space-size=3: V8's young generation is two semi-spaces of up to 16 MB each by
 // default, which a busy process fills and keeps. Measured on 20 concurrent 100 MiB uploads
-// (bench core-upload-rss; the bound is 200 MB): peaks of 161–185 MB over 9 rounds at 2 MB,
-// 166–203 MB over 12 at 3 MB, 188–219 MB by default. The price: slots per second ~7% lower at
-// 2 MB (more objects outlive a small young generation and cost more to collect later), within
-// noise at 3 MB. A memory bound an operator can size a machine by is worth more than that.
-export const SERVING_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=2'];
+// (bench core-upload-rss; the bound is 200 MB): peaks of 166–203 MB over 12 rounds at 3 MB
+// (one round above 200), 188–219 MB by default, with slots and downloads per second unchanged
+// within noise. 2 MB gave 161–192 MB but cost 10–15% of small requests once a process had run
+// a while: more objects outlive a young generation that small, and the old one collects them
+// at greater cost.
+export const SERVING_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=3'];
 
-/** the flag's name: "--max-semi-space-size" of "--max-semi-space-size=2" */
+/** the flag's name: "--max-semi-space-size" of "--max-semi-space-size=3" */
 const nameOf = (flag: string) => flag.split('=')[0]!.replace(/_/g, '-');
 
 /**
