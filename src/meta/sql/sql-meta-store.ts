@@ -313,11 +313,7 @@ export class SqlMetaStore implements MetaStore {
         .where('app_id', '=', appId)
         .executeTakeFirst();
       if (Number(bumped.numUpdatedRows) !== 1) return false;
-      await tx
-        .insertInto(table)
-        .values({ app_id: appId, user_id: userId, revoked_before: before })
-        .onConflict((oc) => oc.columns(['app_id', 'user_id']).doUpdateSet({ revoked_before: before }).where(`${table}.revoked_before`, '<', before))
-        .execute();
+      await upsertRevocation(tx, table, appId, userId, before);
       return true;
     });
   }
@@ -1306,14 +1302,7 @@ export class SqlMetaStore implements MetaStore {
       ...k.revocations.map((r) => ({ table: 'token_revocations' as const, ...r })),
       ...k.slotRevocations.map((r) => ({ table: 'slot_revocations' as const, ...r })),
     ];
-    for (const { table, userId, before } of revocations) {
-      const res = await this.db
-        .insertInto(table)
-        .values({ app_id: k.appId, user_id: userId, revoked_before: before })
-        .onConflict((oc) => oc.columns(['app_id', 'user_id']).doUpdateSet({ revoked_before: before }).where(`${table}.revoked_before`, '<', before))
-        .executeTakeFirst();
-      added = changed(res) || added;
-    }
+    for (const { table, userId, before } of revocations) added = changed(await upsertRevocation(this.db, table, k.appId, userId, before)) || added;
     if (k.previousSecret) {
       const res = await this.db
         .updateTable('apps')
@@ -1345,4 +1334,13 @@ export class SqlMetaStore implements MetaStore {
   async releaseLease(name: string, holder: string): Promise<void> {
     await this.db.deleteFrom('leases').where('name', '=', name).where('holder', '=', holder).execute();
   }
+}
+
+/** A user's revocation (of tokens or of slots) set, or moved later; an earlier one changes nothing. */
+function upsertRevocation(db: Kysely<Database>, table: 'token_revocations' | 'slot_revocations', appId: string, userId: string, before: number) {
+  return db
+    .insertInto(table)
+    .values({ app_id: appId, user_id: userId, revoked_before: before })
+    .onConflict((oc) => oc.columns(['app_id', 'user_id']).doUpdateSet({ revoked_before: before }).where(`${table}.revoked_before`, '<', before))
+    .executeTakeFirst();
 }
