@@ -12,9 +12,10 @@ import type { Readable } from 'node:stream';
 import type { ByteRange, ByteStore, ObjectInfo, StagedObject } from '../byte-store.ts';
 import { ObjectNotFoundError, StorageError } from '../byte-store.ts';
 import { diskStorageError } from '../../storage-error.ts';
+import { FileReadStream } from './file-read-stream.ts';
 
 const SAFE_KEY = /^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/;
-/** reads of this many bytes or more go in 512 KiB chunks */
+/** reads of this many bytes or more go through FileReadStream's 512 KiB chunks */
 const BIG_READ = 1024 * 1024;
 
 export class LocalByteStore implements ByteStore {
@@ -105,9 +106,10 @@ export class LocalByteStore implements ByteStore {
 
   async read(key: string, range?: ByteRange): Promise<Readable> {
     const fh = await this.open(key);
-    // Node cannot sendfile, so a big download is as fast as its reads are few: 512 KiB reads
-    // stream a 100 MiB file ~1.8× faster than 64 KiB ones. Small ones keep small reads, so a
-    // download never holds much more than it sends (objects never change: their size is final).
+    // Node cannot sendfile, so a big download is as fast as its reads are few and cheap: 512 KiB
+    // reads into reused buffers (file-read-stream.ts) stream a 100 MiB file ~2× faster than
+    // 64 KiB ones. Small ones keep small reads, so a download never holds much more than it
+    // sends (objects never change: their size is final).
     let length = range ? range.end - range.start + 1 : undefined;
     if (length === undefined) {
       try {
@@ -117,7 +119,8 @@ export class LocalByteStore implements ByteStore {
         throw diskStorageError(err, `reading ${key} in ${this.objects}`) ?? new StorageError((err as Error).message, { cause: err });
       }
     }
-    return fh.createReadStream({ start: range?.start, end: range?.end, highWaterMark: length >= BIG_READ ? 512 * 1024 : 64 * 1024 });
+    if (length >= BIG_READ) return new FileReadStream(fh, range?.start ?? 0, range?.end ?? length - 1, key);
+    return fh.createReadStream({ start: range?.start, end: range?.end, highWaterMark: 64 * 1024 });
   }
 
   async readSmall(key: string, range: ByteRange): Promise<Buffer> {
