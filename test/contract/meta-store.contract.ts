@@ -687,6 +687,34 @@ export function metaStoreContract(name: string, fresh: MetaStoreFactory): void {
         assert.deepEqual(await meta.claimCapability(f, T0 + 2000, T0 + 2000), { ok: false, reason: 'used' }, 'a finished file is used');
       });
 
+      it('getRef: many reads at once (one query on PostgreSQL) each get their own reference, never another app\'s', async (meta) => {
+        const files = Array.from({ length: 5 }, () => fileRecord({ status: 'uploading' }));
+        for (const f of files) {
+          assert.ok((await meta.claimCapability(f, T0, T0 - MINUTE)).ok);
+          await meta.completeUpload(f.id, done, T0 + 1000);
+        }
+        await meta.deleteRef('app1', files[2]!.id, T0 + 2000);
+        const asks: Array<[string, string]> = [
+          ...files.map((f) => ['app1', f.id] as [string, string]),
+          ['app2', files[0]!.id],
+          ['app1', 'f-no-such-reference'],
+          ['app1', files[1]!.id],
+        ];
+        const got = await Promise.all(asks.map(([app, id]) => meta.getRef(app, id)));
+        assert.deepEqual(
+          got.map((r) => r && { id: r.id, appId: r.appId, state: r.state }),
+          [
+            ...files.map((f, i) => ({ id: f.id, appId: 'app1', state: i === 2 ? 'deleted' : 'live' })),
+            null,
+            null,
+            { id: files[1]!.id, appId: 'app1', state: 'live' },
+          ],
+        );
+        // more than one batch holds at once
+        const many = await Promise.all(Array.from({ length: 150 }, (_, i) => meta.getRef('app1', files[i % 5]!.id)));
+        assert.deepEqual(many.map((r) => r?.id), Array.from({ length: 150 }, (_, i) => files[i % 5]!.id));
+      });
+
       it('tombstoneRef writes an upload\'s own reference already deleted; completeUpload then answers purging, and a written reference is never replaced', async (meta) => {
         const f = fileRecord({ status: 'uploading' });
         const ref = { id: f.id, appId: 'app1', fileId: f.id, fromId: f.ownerId, toId: f.toId, toType: f.toType, fileType: f.fileType, state: 'deleted' as const, createdAt: T0, deletedAt: T0 };

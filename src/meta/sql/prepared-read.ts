@@ -12,9 +12,11 @@ const marker = (i: number) => `\u0000ferry-arg-${i}\u0000`;
 /**
  * `build` receives one marker string per argument and uses each where the value goes; literal
  * values it writes itself (a state, a limit) stay bound as compiled. The returned function runs
- * the query with the given arguments, in the same order.
+ * the query with the given arguments, in the same order. A list argument (PostgreSQL's
+ * `= any(${ids}::text[])`) is a marker string too while `build` runs, so it may only be
+ * interpolated into a sql`` fragment, never read.
  */
-export function preparedRead<Row, Args extends string[]>(
+export function preparedRead<Row, Args extends Array<string | readonly string[]>>(
   /** the database (a getter: stores declare their reads as fields, before their constructor runs) */
   db: () => Kysely<Database>,
   arity: Args['length'],

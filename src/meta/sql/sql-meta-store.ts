@@ -37,6 +37,7 @@ import type { AuditLogTable, Database, DerivativesTable, FileRefsTable, FilesTab
 import { applyChanges, makeOwner, MEMBER_BATCH, memberRows, setMember } from './membership-sql.ts';
 import { migrationProvider } from './migrations.ts';
 import { preparedRead } from './prepared-read.ts';
+import { TurnBatch } from '../../primitives/turn-batch.ts';
 import { classifyDatabaseError } from '../db-errors.ts';
 
 const num = (v: number | string) => Number(v);
@@ -202,14 +203,23 @@ async function completeRow(db: Kysely<Database>, id: string, done: CompletedUplo
   return toFile(row);
 }
 
+/** the most reference reads one query answers (a busy turn sends more than one) */
+const REF_BATCH_MAX = 64;
+
 export class SqlMetaStore implements MetaStore {
+  /** PostgreSQL: the reference reads of one event-loop turn go out as one query (see getRef) */
+  private readonly refBatch: TurnBatch<string, Selectable<FileRefsTable> | undefined> | null;
+
   constructor(
     private readonly db: Kysely<Database>,
     readonly sharedByNodes: boolean,
     private readonly onClose: () => Promise<void> = async () => {},
     /** throws when the database is not where it was opened (embedded: the file was moved or removed) */
     private readonly checkLocation: () => void = () => {},
-  ) {}
+    opts: { batchHotReads?: boolean } = {},
+  ) {
+    this.refBatch = opts.batchHotReads ? new TurnBatch((ids) => this.refsWithIds(ids), REF_BATCH_MAX) : null;
+  }
 
   async migrate(): Promise<void> {
     const migrator = new Migrator({ db: this.db, provider: migrationProvider });
@@ -839,9 +849,25 @@ export class SqlMetaStore implements MetaStore {
     this.db.selectFrom('file_refs').selectAll().where('id', '=', id).where('app_id', '=', appId),
   );
 
+  // Batched: one query for every id asked in the turn, each row matched to its ids here.
+  private readonly refsByIds = preparedRead(() => this.db, 1, (ids: readonly string[]) =>
+    this.db.selectFrom('file_refs').selectAll().where(sql<boolean>`id = any(${ids}::text[])`),
+  );
+
+  private async refsWithIds(ids: readonly string[]): Promise<Array<Selectable<FileRefsTable> | undefined>> {
+    const rows = await this.refsByIds([...new Set(ids)]);
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    return ids.map((id) => byId.get(id));
+  }
+
+  // Read on every chat and avatar download. On PostgreSQL the downloads that reach it in the
+  // same turn share one round trip (primitives/turn-batch.ts): measured on the scale-out 302,
+  // the node's CPU per download, not the database, is what limits its rate, and a round trip of
+  // its own costs a download more than the rest of its checks. SQLite answers in the process,
+  // where a batch would only add a turn.
   async getRef(appId: string, refId: string): Promise<FileRef | null> {
-    const [row] = await this.refById(refId, appId);
-    return row ? toRef(row) : null;
+    const row = this.refBatch ? await this.refBatch.get(refId) : (await this.refById(refId, appId))[0];
+    return row && row.app_id === appId ? toRef(row) : null;
   }
 
   async listRefsOfFile(fileId: string): Promise<FileRef[]> {
