@@ -16,6 +16,7 @@ import { groupFileRoutes } from './routes/group-files.ts';
 import { operationsRoutes } from './routes/operations.ts';
 import { apiDocsRoutes, registerOpenApi } from './api-docs.ts';
 import { observeRequests } from './observe.ts';
+import { answerAtTurnEnd } from './answers-at-turn-end.ts';
 import { requestIdOf } from '../logging.ts';
 import { consoleRoutes } from './routes/console.ts';
 
@@ -96,6 +97,7 @@ export async function buildApp(services: Services, adminKey: string): Promise<Fa
   // Before any route: the OpenAPI document is collected as routes are added.
   await registerOpenApi(app);
   observeRequests(app, services);
+  answerAtTurnEnd(app);
 
   await app.register(uploadSlotRoutes, { services });
   await app.register(uploadReceiveRoutes, { services });
