@@ -30,5 +30,5 @@ export function openPostgresMetaStore(url: string, opts: PostgresOptions = {}): 
   // the 'error' event would end the process.
   pool.on('error', (err) => opts.onError?.(err));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: withNamedStatements(pool) }) });
-  return new SqlMetaStore(db, true, undefined, undefined, { batchHotReads: true });
+  return new SqlMetaStore(db, 'postgres', true);
 }

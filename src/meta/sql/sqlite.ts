@@ -47,7 +47,7 @@ export function openSqliteMetaStore(dataDir: string, sharedByProcesses = false):
   // One process owns the data folder: no other node can hold an upload claim. With several
   // worker processes (FERRY_WORKERS) the file is shared like a PostgreSQL database is: WAL mode
   // lets them read at once, and a write that finds the lock taken is retried (typed-errors.ts).
-  return new SqlMetaStore(db, sharedByProcesses, undefined, checkLocation);
+  return new SqlMetaStore(db, 'sqlite', sharedByProcesses, undefined, checkLocation);
 }
 
 function chmodIfExists(file: string, mode: number): void {
