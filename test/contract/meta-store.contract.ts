@@ -1022,6 +1022,26 @@ export function metaStoreContract(name: string, fresh: MetaStoreFactory): void {
         assert.deepEqual(await meta.listPurging(10), []);
       });
 
+      it('getFileState: many reads at once (one query) each get their own file\'s state, per app', async (meta) => {
+        const live = await ready(meta);
+        const forwarded = await ready(meta);
+        await meta.createRef(fwd(forwarded, 'r-left'));
+        await meta.deleteRef('app1', forwarded.id, T0 + 1); // a forward is left: still live
+        const gone = await ready(meta);
+        await meta.deleteRef('app1', gone.id, T0 + 2);
+        const asks: Array<[string, string]> = [
+          ['app1', live.id],
+          ['app1', forwarded.id],
+          ['app1', gone.id],
+          ['app2', live.id],
+          ['app1', 'f-no-such-file'],
+          ['app1', live.id],
+        ];
+        assert.deepEqual(await Promise.all(asks.map(([app, id]) => meta.getFileState(app, id))), ['live', 'live', 'deleted', 'deleted', 'deleted', 'live']);
+        const many = await Promise.all(Array.from({ length: 130 }, (_, i) => meta.getFileState('app1', i % 2 ? live.id : gone.id)));
+        assert.deepEqual(many, Array.from({ length: 130 }, (_, i) => (i % 2 ? 'live' : 'deleted')));
+      });
+
       it('listRefsBy pages the references a user sent or a conversation got, deleted ones left out', async (meta) => {
         const a = await ready(meta, { ownerId: '7', toId: '50', toType: 2 });
         const b = await ready(meta, { ownerId: '7' });

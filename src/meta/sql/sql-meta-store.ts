@@ -1,6 +1,6 @@
 // MetaStore on kysely. The queries are plain enough to run unchanged on SQLite and PostgreSQL;
 // only the connection (dialect) differs, see sqlite.ts.
-import { Migrator, sql, type RawBuilder, type Insertable, type Kysely, type Selectable } from 'kysely';
+import { Migrator, sql, type Compilable, type RawBuilder, type Insertable, type Kysely, type Selectable } from 'kysely';
 import { boundedCache } from '../../primitives/bounded-cache.ts';
 import type {
   MetaRecord,
@@ -203,12 +203,14 @@ async function completeRow(db: Kysely<Database>, id: string, done: CompletedUplo
   return toFile(row);
 }
 
-/** the most reference reads one query answers (a busy turn sends more than one) */
-const REF_BATCH_MAX = 64;
+/** the most reads one batched query answers (a busy turn sends more than one) */
+const HOT_BATCH_MAX = 64;
 
 export class SqlMetaStore implements MetaStore {
   /** the reference reads of one event-loop turn, which go out as one query (see getRef) */
-  private readonly refBatch = new TurnBatch((ids: readonly string[]) => this.refsWithIds(ids), REF_BATCH_MAX);
+  private readonly refBatch = new TurnBatch((ids: readonly string[]) => this.refsWithIds(ids), HOT_BATCH_MAX);
+  /** the same for the file-state reads of blob URL downloads (see getFileState) */
+  private readonly fileStateBatch = new TurnBatch((keys: ReadonlyArray<readonly [string, string]>) => this.fileStates(keys), HOT_BATCH_MAX);
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -844,19 +846,28 @@ export class SqlMetaStore implements MetaStore {
   }
 
   // Read on every download: a reference's state is never cached.
-  // One query for every id asked in the turn, each row matched to its ids here. Both use the
-  // primary key's index (a search per id, not a scan). PostgreSQL takes the list as an array,
-  // SQLite as a JSON array (it has no array parameters).
-  private readonly refsByIdArray = preparedRead(() => this.db, 1, (ids: readonly string[]) =>
-    this.db.selectFrom('file_refs').selectAll().where(sql<boolean>`id = any(${ids}::text[])`),
-  );
-  private readonly refsByIdJson = preparedRead(() => this.db, 1, (idsJson: string) =>
-    this.db.selectFrom('file_refs').selectAll().where(sql<boolean>`id in (select value from json_each(${idsJson}))`),
-  );
+  /**
+   * A read of the rows whose `column` is one of a list of ids, for the batched reads below. Both
+   * dialects search the column's index once per id (no scan). PostgreSQL takes the list as an
+   * array, SQLite as a JSON array (it has no array parameters).
+   */
+  private readByIds<Row>(column: 'id' | 'file_id', build: (oneOf: RawBuilder<boolean>) => Compilable<Row>): (ids: readonly string[]) => Promise<Row[]> {
+    // Compiled at the first call (preparedRead is lazy), when the dialect is set.
+    const read = preparedRead(() => this.db, 1, (list: string | readonly string[]) =>
+      build(
+        this.dialect === 'postgres'
+          ? sql<boolean>`${sql.ref(column)} = any(${list}::text[])`
+          : sql<boolean>`${sql.ref(column)} in (select value from json_each(${list}))`,
+      ),
+    );
+    return (ids) => read(this.dialect === 'postgres' ? ids : JSON.stringify(ids));
+  }
 
+  private readonly refsByIds = this.readByIds('id', (oneOf) => this.db.selectFrom('file_refs').selectAll().where(oneOf));
+
+  /** One query for every id asked in the turn, each row matched to its ids here. */
   private async refsWithIds(ids: readonly string[]): Promise<Array<Selectable<FileRefsTable> | undefined>> {
-    const unique = [...new Set(ids)];
-    const rows = this.dialect === 'postgres' ? await this.refsByIdArray(unique) : await this.refsByIdJson(JSON.stringify(unique));
+    const rows = await this.refsByIds([...new Set(ids)]);
     const byId = new Map(rows.map((r) => [r.id, r]));
     return ids.map((id) => byId.get(id));
   }
@@ -878,21 +889,27 @@ export class SqlMetaStore implements MetaStore {
     return rows.map(toRef);
   }
 
-  // Read on every blob URL download, as getRef is on every chat download. min() rather than
-  // ORDER BY … LIMIT ?: SQLite compiles a statement with a bound LIMIT again on every run (its
-  // sorter is sized by it), which cost twice the lookup itself.
-  private readonly fileStateOf = preparedRead(() => this.db, 2, (fileId: string, appId: string) =>
+  // Read on every blob URL download, as getRef is on every chat download, and batched the same
+  // way (fileStateBatch). min() rather than ORDER BY … LIMIT ?: SQLite compiles a statement with
+  // a bound LIMIT again on every run (its sorter is sized by it), which cost twice the lookup.
+  private readonly fileStatesOf = this.readByIds('file_id', (oneOf) =>
     this.db
       .selectFrom('file_refs')
-      .select((eb) => eb.fn.min('state').as('state')) // 'live' before 'quarantined'
-      .where('file_id', '=', fileId)
-      .where('app_id', '=', appId)
-      .where('state', '!=', 'deleted'),
+      .select((eb) => ['file_id', 'app_id', eb.fn.min('state').as('state')]) // 'live' before 'quarantined'
+      .where(oneOf)
+      .where('state', '!=', 'deleted')
+      .groupBy(['file_id', 'app_id']),
   );
 
+  /** the state of each [appId, fileId]: 'deleted' when no reference of it is left */
+  private async fileStates(keys: ReadonlyArray<readonly [string, string]>): Promise<RefState[]> {
+    const rows = await this.fileStatesOf([...new Set(keys.map(([, fileId]) => fileId))]);
+    const byKey = new Map(rows.map((r) => [`${r.app_id}\n${r.file_id}`, r.state as RefState]));
+    return keys.map(([appId, fileId]) => byKey.get(`${appId}\n${fileId}`) ?? 'deleted');
+  }
+
   async getFileState(appId: string, fileId: string): Promise<RefState> {
-    const [row] = await this.fileStateOf(fileId, appId);
-    return (row?.state as RefState | undefined) ?? 'deleted';
+    return this.fileStateBatch.get([appId, fileId]);
   }
 
   async listRefsBy(appId: string, by: { fromId: string } | { toType: 1 | 2; toId: string }, after: string, limit: number): Promise<FileRef[]> {
