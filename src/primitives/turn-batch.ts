@@ -14,10 +14,14 @@ export class TurnBatch<K, V> {
   /**
    * load answers keys in their order (one value per key). It may be given the same key twice.
    * maxBatch: a batch this big goes out at once, without waiting for the turn to end.
+   * retryAlone: whether a failed load is asked again key by key (default: always). Say no to
+   * failures that would fail each key alike (a database that is down), so callers learn of
+   * them after one wait, not two.
    */
   constructor(
     private readonly load: (keys: readonly K[]) => Promise<readonly V[]>,
     private readonly maxBatch: number,
+    private readonly retryAlone: (err: unknown) => boolean = () => true,
   ) {
     if (!(maxBatch >= 1)) throw new Error(`TurnBatch: maxBatch must be at least 1, not ${maxBatch}`);
   }
@@ -58,7 +62,7 @@ export class TurnBatch<K, V> {
       (err: unknown) => {
         // One key must not fail the others: each one is asked again alone, so each gets its own
         // answer or its own error (a database that is down fails them all, one by one).
-        if (batch.length === 1) batch[0]!.reject(err);
+        if (batch.length === 1 || !this.retryAlone(err)) for (const b of batch) b.reject(err);
         else for (const b of batch) this.run([b]);
       },
     );

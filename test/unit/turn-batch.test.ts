@@ -76,6 +76,22 @@ test('a load that fails is asked again key by key: one bad key fails only its ow
   assert.deepEqual(loads, [['a', 'bad', 'b'], ['a'], ['bad'], ['b']]);
 });
 
+test('a failure retryAlone says no to fails every caller at once, without asking again', async () => {
+  const loads: string[][] = [];
+  const down = new Error('database unreachable');
+  const batch = new TurnBatch(
+    async (keys: readonly string[]) => {
+      loads.push([...keys]);
+      throw down;
+    },
+    100,
+    (err) => err !== down,
+  );
+  const got = await Promise.allSettled(['a', 'b', 'c'].map((k) => batch.get(k)));
+  assert.deepEqual(got.map((r) => r.status === 'rejected' && r.reason === down), [true, true, true]);
+  assert.deepEqual(loads, [['a', 'b', 'c']]);
+});
+
 test('a load that answers the wrong number of values fails its callers rather than mixing them up', async () => {
   const batch = new TurnBatch(async (keys: readonly string[]) => keys.slice(1), 100);
   const got = await Promise.allSettled(['a', 'b'].map((k) => batch.get(k)));

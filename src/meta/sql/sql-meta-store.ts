@@ -205,12 +205,18 @@ async function completeRow(db: Kysely<Database>, id: string, done: CompletedUplo
 
 /** the most reads one batched query answers (a busy turn sends more than one) */
 const HOT_BATCH_MAX = 64;
+/** A batched read that failed is asked again id by id, unless the database itself failed. */
+const notStorageFailure = (err: unknown) => classifyDatabaseError(err) === null;
 
 export class SqlMetaStore implements MetaStore {
   /** the reference reads of one event-loop turn, which go out as one query (see getRef) */
-  private readonly refBatch = new TurnBatch((ids: readonly string[]) => this.refsWithIds(ids), HOT_BATCH_MAX);
+  private readonly refBatch = new TurnBatch((ids: readonly string[]) => this.refsWithIds(ids), HOT_BATCH_MAX, notStorageFailure);
   /** the same for the file-state reads of blob URL downloads (see getFileState) */
-  private readonly fileStateBatch = new TurnBatch((keys: ReadonlyArray<readonly [string, string]>) => this.fileStates(keys), HOT_BATCH_MAX);
+  private readonly fileStateBatch = new TurnBatch(
+    (keys: ReadonlyArray<readonly [string, string]>) => this.fileStates(keys),
+    HOT_BATCH_MAX,
+    notStorageFailure,
+  );
 
   constructor(
     private readonly db: Kysely<Database>,
