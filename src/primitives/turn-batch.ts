@@ -50,7 +50,14 @@ export class TurnBatch<K, V> {
   }
 
   private run(batch: TurnBatch<K, V>['pending']): void {
-    this.load(batch.map((b) => b.key)).then(
+    let loaded: Promise<readonly V[]>;
+    try {
+      loaded = this.load(batch.map((b) => b.key));
+    } catch (err) {
+      // A load that throws instead of rejecting must not throw out of setImmediate.
+      loaded = Promise.reject(err);
+    }
+    loaded.then(
       (values) => {
         if (values.length !== batch.length) {
           const err = new Error(`TurnBatch: load answered ${values.length} values for ${batch.length} keys`);
@@ -61,7 +68,7 @@ export class TurnBatch<K, V> {
       },
       (err: unknown) => {
         // One key must not fail the others: each one is asked again alone, so each gets its own
-        // answer or its own error (a database that is down fails them all, one by one).
+        // answer or its own error; unless retryAlone says every key would meet this failure.
         if (batch.length === 1 || !this.retryAlone(err)) for (const b of batch) b.reject(err);
         else for (const b of batch) this.run([b]);
       },

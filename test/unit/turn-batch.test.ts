@@ -101,6 +101,14 @@ test('a load that answers the wrong number of values fails its callers rather th
   }
 });
 
+test('a load that throws instead of rejecting fails its callers, not the process', async () => {
+  const batch = new TurnBatch((): Promise<readonly string[]> => {
+    throw new Error('thrown');
+  }, 100);
+  const got = await Promise.allSettled(['a', 'b'].map((k) => batch.get(k)));
+  assert.deepEqual(got.map((r) => r.status === 'rejected' && (r.reason as Error).message), ['thrown', 'thrown']);
+});
+
 test('maxBatch below 1 is refused', () => {
   assert.throws(() => new TurnBatch(async (k: readonly string[]) => k, 0), /at least 1/);
 });

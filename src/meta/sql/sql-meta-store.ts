@@ -851,7 +851,6 @@ export class SqlMetaStore implements MetaStore {
     return Number(res.numInsertedOrUpdatedRows ?? 0n);
   }
 
-  // Read on every download: a reference's state is never cached.
   /**
    * A read of the rows whose `column` is one of a list of ids, for the batched reads below. Both
    * dialects search the column's index once per id (no scan). PostgreSQL takes the list as an
@@ -878,10 +877,10 @@ export class SqlMetaStore implements MetaStore {
     return ids.map((id) => byId.get(id));
   }
 
-  // Read on every chat and avatar download. The downloads that reach it in the same turn of the
-  // event loop share one query (primitives/turn-batch.ts), sent in the check phase after every
-  // request of the turn was read, so none reads an older state than a query of its own would
-  // have. Measured in alternating pairs: PostgreSQL (scale-out 302) 13.7k → 32.7k req/s, where a
+  // Read on every chat and avatar download, never cached. The downloads that reach it in the
+  // same turn of the event loop share one query (primitives/turn-batch.ts), sent in the check
+  // phase after every request of the turn was read, so none reads an older state than a query
+  // of its own would have. Measured in alternating pairs: PostgreSQL (scale-out 302) 13.7k → 32.7k req/s, where a
   // round trip of its own cost a download more than all its other checks; SQLite (16 KiB
   // downloads, the embedded 302) about +23%, where each statement takes SQLite's shared-memory
   // read lock with two fcntl calls, and the answers of a turn leave together one turn later.
