@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, startProcess, waitForPort, type Pin } from './proc.ts';
-import { SERVING_NODE_FLAGS } from '../../src/cluster/node-flags.ts';
+import { SERVING_NODE_FLAGS, workerEnv } from '../../src/cluster/node-flags.ts';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -54,6 +54,8 @@ export async function startFerry(opts: FerryStartOptions): Promise<RunningFerry>
     // One process unless a comparison asks for more: the single-core comparisons measure one
     // node process against one nginx worker.
     FERRY_WORKERS: '1',
+    // As npm start sets it (src/cluster/node-flags.ts), unless the harness's own environment does.
+    ...workerEnv(process.env),
     ...opts.env,
   });
   fs.mkdirSync(opts.dataDir, { recursive: true });

@@ -12,7 +12,7 @@ import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import { prepareDataFolder } from '../server.ts';
-import { workerExecArgv } from './node-flags.ts';
+import { workerEnv, workerExecArgv } from './node-flags.ts';
 
 /** The environment variable through which the primary tells a worker its number (1…N). */
 export const WORKER_INDEX_ENV = 'FERRY_WORKER_INDEX';
@@ -40,7 +40,7 @@ export async function runPrimary(config: Readonly<Config>, log: Logger, onListen
 
   cluster.setupPrimary({ execArgv: workerExecArgv(process.execArgv, process.env.NODE_OPTIONS) });
   const fork = (index: number) => {
-    const w = cluster.fork({ [WORKER_INDEX_ENV]: String(index) });
+    const w = cluster.fork({ ...workerEnv(process.env), [WORKER_INDEX_ENV]: String(index) });
     started.set(w, { index, at: Date.now(), listening: false });
   };
 

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { eventually } from '../helpers/eventually.ts';
 import { spawnFerry, type FerryProcess } from '../helpers/process.ts';
-import { SERVING_NODE_FLAGS } from '../../src/cluster/node-flags.ts';
+import { SERVING_ENV, SERVING_NODE_FLAGS } from '../../src/cluster/node-flags.ts';
 
 interface Answer {
   status: number;
@@ -77,6 +77,12 @@ test('FERRY_WORKERS=2: both processes serve one port; upload on one, download on
     for (const pid of pids) {
       const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
       for (const flag of SERVING_NODE_FLAGS) assert.ok(argv.includes(flag), `worker ${pid} runs with ${flag}: ${argv.join(' ')}`);
+      // and with the serving environment (glibc's arenas), unless the test's own sets it
+      const environ = fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+      for (const [k, v] of Object.entries(SERVING_ENV)) {
+        const want = process.env[k] ? process.env[k] : v;
+        assert.ok(environ.includes(`${k}=${want}`), `worker ${pid} has ${k}=${want}`);
+      }
     }
 
     // The key was generated once (by the primary), and both workers take it.

@@ -3,11 +3,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { SERVING_NODE_FLAGS, workerExecArgv } from '../../src/cluster/node-flags.ts';
+import { SERVING_ENV, SERVING_NODE_FLAGS, workerEnv, workerExecArgv } from '../../src/cluster/node-flags.ts';
 
-test('npm start passes every serving flag before dist/main.js', () => {
+test('npm start passes every serving flag before dist/main.js, and sets every serving variable unless already set', () => {
   const pkg = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> };
-  const words = pkg.scripts.start!.split(/\s+/);
+  const all = pkg.scripts.start!.split(/\s+/);
+  const node = all.indexOf('node');
+  const assignments = all.slice(0, node);
+  for (const [k, v] of Object.entries(SERVING_ENV)) assert.ok(assignments.includes(`${k}=\${${k}:-${v}}`), `${k} in "${pkg.scripts.start}"`);
+  const words = all.slice(node);
   assert.equal(words[0], 'node');
   const main = words.indexOf('dist/main.js');
   assert.ok(main > 0, pkg.scripts.start);
@@ -26,4 +30,11 @@ test("the operator's own setting wins, on the command line or in NODE_OPTIONS, i
   assert.deepEqual(workerExecArgv(['--max_semi_space_size=8']), ['--max_semi_space_size=8']);
   assert.deepEqual(workerExecArgv([], '--max-old-space-size=512  --max-semi-space-size=32'), []);
   assert.deepEqual(workerExecArgv([], '--max-old-space-size=512'), [...SERVING_NODE_FLAGS], 'other flags do not count');
+});
+
+test("a worker's environment gets MALLOC_ARENA_MAX=2 unless the operator set it", () => {
+  assert.deepEqual(SERVING_ENV, { MALLOC_ARENA_MAX: '2' });
+  assert.deepEqual(workerEnv({}), { MALLOC_ARENA_MAX: '2' });
+  assert.deepEqual(workerEnv({ MALLOC_ARENA_MAX: '' }), { MALLOC_ARENA_MAX: '2' }, 'empty counts as unset');
+  assert.deepEqual(workerEnv({ MALLOC_ARENA_MAX: '8', PATH: '/bin' }), {});
 });
