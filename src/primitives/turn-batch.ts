@@ -6,6 +6,7 @@
 //
 // A load answers at the moment it runs, after every request in it arrived, so nothing read this
 // way is older than a read of its own would have been.
+import { endOfTurn } from './turn-end.ts';
 
 export class TurnBatch<K, V> {
   private pending: Array<{ key: K; resolve: (v: V) => void; reject: (err: unknown) => void }> = [];
@@ -32,9 +33,9 @@ export class TurnBatch<K, V> {
       if (this.pending.length >= this.maxBatch) this.flush();
       else if (!this.scheduled) {
         this.scheduled = true;
-        // setImmediate, not a microtask: the check phase comes after every callback of this
-        // poll phase, so the requests that arrived together go out together.
-        setImmediate(() => {
+        // The end of the turn, not a microtask: the check phase comes after every callback of
+        // this poll phase, so the requests that arrived together go out together.
+        void endOfTurn().then(() => {
           this.scheduled = false;
           this.flush();
         });
@@ -54,7 +55,7 @@ export class TurnBatch<K, V> {
     try {
       loaded = this.load(batch.map((b) => b.key));
     } catch (err) {
-      // A load that throws instead of rejecting must not throw out of setImmediate.
+      // A load that throws instead of rejecting fails its callers, not the turn's end.
       loaded = Promise.reject(err);
     }
     loaded.then(

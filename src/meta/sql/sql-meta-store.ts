@@ -1,5 +1,5 @@
 // MetaStore on kysely. The queries are plain enough to run unchanged on SQLite and PostgreSQL;
-// only the connection (dialect) differs, see sqlite.ts.
+// only the connection (dialect) differs, see sqlite.ts, and the one-of-a-list reads (readByIds).
 import { Migrator, sql, type Compilable, type RawBuilder, type Insertable, type Kysely, type Selectable } from 'kysely';
 import { boundedCache } from '../../primitives/bounded-cache.ts';
 import type {
@@ -880,10 +880,11 @@ export class SqlMetaStore implements MetaStore {
   // Read on every chat and avatar download, never cached. The downloads that reach it in the
   // same turn of the event loop share one query (primitives/turn-batch.ts), sent in the check
   // phase after every request of the turn was read, so none reads an older state than a query
-  // of its own would have. Measured in alternating pairs: PostgreSQL (scale-out 302) 13.7k → 32.7k req/s, where a
-  // round trip of its own cost a download more than all its other checks; SQLite (16 KiB
-  // downloads, the embedded 302) about +23%, where each statement takes SQLite's shared-memory
-  // read lock with two fcntl calls, and the answers of a turn leave together one turn later.
+  // of its own would have. Measured in alternating pairs: PostgreSQL (scale-out 302) 13.7k →
+  // 32.7k req/s, where a round trip of its own cost a download more than all its other checks;
+  // SQLite (16 KiB downloads, the embedded 302) about +23%, where each statement takes SQLite's
+  // shared-memory read lock with two fcntl calls, and the answers of a turn leave together one
+  // turn later.
   async getRef(appId: string, refId: string): Promise<FileRef | null> {
     const row = await this.refBatch.get(refId);
     return row && row.app_id === appId ? toRef(row) : null;
