@@ -1,15 +1,27 @@
 // Sits between the client's bytes and the store: counts them and stops the upload the moment
 // it passes its limit, hashes them, and holds the first few KiB back until they prove the file
 // is what its file_type says, so the store never receives a byte of a refused file.
-import { createHash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import { Codes, FerryError } from '../errors.ts';
 import type { MediaKind } from '../file-types.ts';
 import { SNIFF_BYTES, sniff } from './sniff.ts';
+import { hashThreadHelps, inlineSha256, threadSha256, type Sha256 } from '../primitives/sha256-thread.ts';
+
+/** Files of this size and up are hashed on the hashing thread, when the process has a core for it. */
+export const HASH_THREAD_FROM_BYTES = 1024 * 1024;
+let threadHelps: boolean | undefined;
+
+/**
+ * The hash for an upload of about `bytes` (null: unknown). A big file hashes beside the event
+ * loop; a small one costs less to hash in place than to hand over.
+ */
+export function uploadHash(bytes: number | null): Sha256 {
+  threadHelps ??= hashThreadHelps();
+  return threadHelps && (bytes === null || bytes >= HASH_THREAD_FROM_BYTES) ? threadSha256() : inlineSha256();
+}
 
 export class UploadGuard extends Transform {
   bytes = 0;
-  private readonly hash = createHash('sha256');
   private head: Buffer[] = [];
   private headBytes = 0;
   private sniffedType: string | null = null;
@@ -21,6 +33,7 @@ export class UploadGuard extends Transform {
   constructor(
     private readonly kind: MediaKind,
     private readonly limit: number,
+    private readonly hash: Sha256,
   ) {
     super({ highWaterMark: 256 * 1024 });
     this.contentType = new Promise((resolve, reject) => {
@@ -33,9 +46,9 @@ export class UploadGuard extends Transform {
     this.once('close', () => this.rejectType(new FerryError(Codes.UPLOAD_ABORTED, 'upload was interrupted')));
   }
 
-  /** Call once, after the last byte. */
-  digest(): string {
-    return this.hash.digest('hex');
+  /** The SHA-256 of the file; call once, after the last byte. */
+  digest(): Promise<string> {
+    return this.hash.digest();
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
@@ -44,7 +57,20 @@ export class UploadGuard extends Transform {
       done(new FerryError(Codes.TOO_LARGE, `file is larger than the ${this.limit} bytes allowed for this file_type`));
       return;
     }
-    this.hash.update(chunk);
+    // A hash on the hashing thread asks to wait while its window is full: the next chunk is
+    // taken only then, so the bytes being hashed stay bounded per upload.
+    const hashing = this.hash.update(chunk);
+    if (hashing === undefined) this.pass(chunk, done);
+    else hashing.then(() => this.pass(chunk, done), done);
+  }
+
+  override _destroy(err: Error | null, done: (err: Error | null) => void): void {
+    // Finished without error, the digest is still to be read; otherwise it never will be.
+    if (err !== null || !this.writableFinished) this.hash.drop();
+    done(err);
+  }
+
+  private pass(chunk: Buffer, done: TransformCallback): void {
     if (this.sniffedType !== null) {
       done(null, chunk);
       return;

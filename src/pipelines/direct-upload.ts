@@ -11,7 +11,7 @@ import { pipeline } from 'node:stream/promises';
 import { Writable } from 'node:stream';
 import { Codes, FerryError } from '../errors.ts';
 import { AVATAR_TYPE, fileTypeInfo } from '../file-types.ts';
-import { UploadGuard } from '../media/upload-guard.ts';
+import { UploadGuard, uploadHash } from '../media/upload-guard.ts';
 import type { FileRecord } from '../meta/meta-store.ts';
 import type { Services } from '../services.ts';
 import { STALE_CLAIM_MS, uploadLabel } from './upload.ts';
@@ -65,18 +65,18 @@ export async function confirmDirectUpload(s: Services, file: FileRecord): Promis
     // Copy first, then check the copy: no presigned URL can write it, so what passes the
     // guard is what is served. The copy is of the version whose size was checked above.
     if (!(await direct.adopt(file.storageKey, upload.version))) return await replaced();
-    const guard = new UploadGuard(type.kind, limit);
+    const guard = new UploadGuard(type.kind, limit, uploadHash(upload.size));
     const sink = new Writable({ write: (_chunk, _enc, done) => done() });
     const typed = guard.contentType;
     await pipeline(await s.bytes.read(file.storageKey), guard, sink);
     const contentType = await typed;
+    const sha256 = await guard.digest();
     // The copy is the version that was measured, so its length must match; a store that
     // ignored the pin would show here, and then nothing is served.
     if (guard.bytes !== upload.size) {
       await s.bytes.delete(file.storageKey);
       return await replaced();
     }
-    const sha256 = guard.digest();
     await refuseQuarantined(s, file.appId, sha256);
     // From here the record may be ready even if the call fails on the way back: keep the copy.
     recording = true;

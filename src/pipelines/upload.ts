@@ -7,7 +7,7 @@ import { finished } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import { Codes, FerryError } from '../errors.ts';
 import { AVATAR_TYPE, fileTypeInfo } from '../file-types.ts';
-import { UploadGuard } from '../media/upload-guard.ts';
+import { UploadGuard, uploadHash } from '../media/upload-guard.ts';
 import { probeStoredMedia, type MediaInfo } from '../media/probe.ts';
 import { cleanFileName } from '../file-names.ts';
 import type { FileRecord } from '../meta/meta-store.ts';
@@ -91,7 +91,12 @@ function claimRefused(reason: 'not-found' | 'expired' | 'used' | 'busy'): FerryE
   }
 }
 
-type Receive = (stage: (source: Readable, fileName: string | null) => Promise<StagedUpload>) => Promise<StagedUpload | null>;
+/**
+ * What receive() calls with each file: its bytes, its name, and the length the request declared
+ * for its body (at least the file's size), null when the body came in chunks of unknown total.
+ */
+type Stage = (source: Readable, fileName: string | null, bodyBytes: number | null) => Promise<StagedUpload>;
+type Receive = (stage: Stage) => Promise<StagedUpload | null>;
 
 /**
  * Run one upload against a slot. receive() streams the request's file into stage() and returns
@@ -140,9 +145,9 @@ async function runUpload(s: Services, slotId: string, receive: Receive, client: 
   try {
     // The slot names its user; a refusal gives the slot back (below) for a retry after Retry-After.
     s.rateLimits.byUser('uploads', file.appId, file.ownerId);
-    const receiving = receive((source, fileName) => {
+    const receiving = receive((source, fileName, bodyBytes) => {
       const one = (async () => {
-        const up = await stageUpload(s, file, maxBytes, source, fileName, cut);
+        const up = await stageUpload(s, file, maxBytes, source, fileName, bodyBytes, cut);
         // Cut while the last bytes were landing: the cleanup below may already have run.
         if (cut?.aborted) {
           await up.object.discard().catch(() => {});
@@ -204,6 +209,7 @@ async function stageUpload(
   slotLimit: number | null,
   source: Readable,
   fileName: string | null,
+  bodyBytes: number | null,
   cut?: AbortSignal,
 ): Promise<StagedUpload> {
   cut?.throwIfAborted();
@@ -213,7 +219,8 @@ async function stageUpload(
   // A quota that leaves less than the type's limit stops the upload while it streams.
   const room = await quotaRoom(s, file.appId, file.ownerId);
   const quotaBinds = room.code !== null && room.bytes < typeLimit;
-  const guard = new UploadGuard(type.kind, quotaBinds ? Math.max(0, room.bytes) : typeLimit);
+  const hash = uploadHash(bodyBytes);
+  const guard = new UploadGuard(type.kind, quotaBinds ? Math.max(0, room.bytes) : typeLimit, hash);
   const onShutdown = () => source.destroy(new FerryError(Codes.SHUTTING_DOWN, 'Ferry is shutting down: upload again'));
   s.uploads.signal.addEventListener('abort', onShutdown, { once: true });
   // A cut fails the guard, not the source: the store stops and discards, while the connection
@@ -237,12 +244,18 @@ async function stageUpload(
       await object.discard();
       throw new FerryError(Codes.UPLOAD_ABORTED, 'upload was interrupted before the file was complete');
     }
-    return { size: guard.bytes, sha256: guard.digest(), contentType, fileName: cleanFileName(fileName), object };
+    const sha256 = await guard.digest().catch(async (err: unknown) => {
+      s.log.error({ err }, 'could not hash an upload');
+      await object.discard();
+      throw new FerryError(Codes.INTERNAL, 'the upload could not be hashed: upload it again');
+    });
+    return { size: guard.bytes, sha256, contentType, fileName: cleanFileName(fileName), object };
   } catch (err) {
     // Unpiped, the source pauses: the rest of a refused body is not read. The route answers
     // and closes the connection (a body of GiBs is not worth taking in to say "too large").
     source.unpipe(guard);
     guard.destroy();
+    hash.drop();
     if (quotaBinds && room.code !== null && err instanceof FerryError && err.code === Codes.TOO_LARGE) throw quotaError(room.code);
     if (err instanceof FerryError || err instanceof StorageError) throw err;
     throw new FerryError(Codes.UPLOAD_ABORTED, 'upload was interrupted before the file was complete');

@@ -6,7 +6,7 @@
 // the slot (except after success) stays usable.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import sharp from 'sharp';
 import { startTestFerry, type TestFerry } from '../helpers/ferry.ts';
@@ -196,6 +196,35 @@ describe('uploads with default limits', () => {
     assert.deepEqual(up.body, { code: 200, message: null, data: true });
     assert.equal((await rowOf(f, s)).sha256, createHash('sha256').update(bytes).digest('hex'));
     await assertDownloads(s, creds, bytes);
+  });
+
+  // Files of a MiB and up (or of unknown length) are hashed on the hashing thread when Ferry has
+  // more than one core, as here; src/primitives/sha256-thread.ts has the thread's own tests.
+  test('big files sent with a length, in chunks of unknown total, and as multipart are recorded with their SHA-256', async () => {
+    const bytes = randomBytes(5 * 1024 * 1024 + 333);
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const withLength = await slot();
+    assert.equal((await putRaw(withLength.upload_url, bytes)).status, 200);
+    const chunked = await slot();
+    const sent = await new Promise<{ status: number; body: Envelope }>((resolve, reject) => {
+      const req = http.request(chunked.upload_url, { method: 'PUT', headers: { 'content-type': 'application/octet-stream', 'transfer-encoding': 'chunked' } }, (res) => {
+        const parts: Buffer[] = [];
+        res.on('data', (c: Buffer) => parts.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(parts).toString('utf8')) as Envelope }));
+      });
+      req.on('error', reject);
+      for (let at = 0; at < bytes.length; at += 700_001) req.write(bytes.subarray(at, at + 700_001));
+      req.end();
+    });
+    assert.deepEqual(sent, { status: 200, body: { code: 200, message: null, data: true } });
+    const multipart = await slot();
+    assert.equal((await postMultipart(multipart.upload_url, bytes, { filename: 'big.bin' })).status, 200);
+    for (const s of [withLength, chunked, multipart]) {
+      const row = await rowOf(f, s);
+      assert.deepEqual([row.status, row.size, row.sha256], ['ready', bytes.length, sha256]);
+      await assertDownloads(s, creds, bytes);
+    }
+    assert.deepEqual(await stores(f).stagedUploads(), []);
   });
 
   test('raw PUT without any content-type is the file itself', async () => {

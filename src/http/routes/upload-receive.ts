@@ -43,7 +43,9 @@ export async function uploadReceiveRoutes(fastify: FastifyInstance, opts: { serv
     try {
       const slotId = req.params.slotId;
       if (!SLOT_ID.test(slotId) && !SLOT_CAPABILITY.test(slotId)) throw new FerryError(Codes.SLOT_NOT_FOUND, 'upload slot not found: ask for a new one');
-      const receive = (stage: Parameters<typeof receiveMultipart>[1]) => (req.isMultipart() ? receiveMultipart(req, stage) : stage(req.raw, null));
+      const bodyBytes = declaredBodyBytes(req);
+      const receive = (stage: Parameters<typeof receiveMultipart>[1]) =>
+        req.isMultipart() ? receiveMultipart(req, stage, bodyBytes) : stage(req.raw, null, bodyBytes);
       await receiveUpload(s, slotId, receive, { ip: req.ip }, pace.signal);
       return ok(true);
     } catch (err) {
@@ -57,6 +59,12 @@ export async function uploadReceiveRoutes(fastify: FastifyInstance, opts: { serv
   const schema = { params: slotParams };
   app.post('/file/slot/:slotId', { schema }, handler);
   app.put('/file/slot/:slotId', { schema }, handler);
+}
+
+/** The body's length from Content-Length (node has checked it is a number), null when chunked. */
+function declaredBodyBytes(req: SlotRequest): number | null {
+  const length = req.headers['content-length'];
+  return length === undefined ? null : Number(length);
 }
 
 /**
@@ -78,7 +86,8 @@ function leaveBody(req: SlotRequest, reply: FastifyReply): void {
 
 async function receiveMultipart(
   req: SlotRequest,
-  stage: (source: NodeJS.ReadableStream & import('node:stream').Readable, name: string | null) => Promise<StagedUpload>,
+  stage: (source: NodeJS.ReadableStream & import('node:stream').Readable, name: string | null, bodyBytes: number | null) => Promise<StagedUpload>,
+  bodyBytes: number | null,
 ): Promise<StagedUpload | null> {
   let staged: StagedUpload | null = null;
   try {
@@ -93,7 +102,7 @@ async function receiveMultipart(
         part.file.resume();
         throw new FerryError(Codes.MANY_FILE_PARTS, 'more than one "file" part: send one file per upload slot');
       }
-      staged = await stage(part.file, part.filename);
+      staged = await stage(part.file, part.filename, bodyBytes);
     }
   } catch (err) {
     // busboy's own parse errors (no boundary, malformed or cut-off body) are the client's
