@@ -2,7 +2,7 @@
 // process, so neither Ferry's RSS nor the harness's event loop pays for sending the bytes.
 import { randomFillSync } from 'node:crypto';
 import fs from 'node:fs';
-import { run } from './proc.ts';
+import { run, type Pin } from './proc.ts';
 
 export interface CurlResult {
   status: number;
@@ -18,11 +18,11 @@ const MARK = '\n--curl-stats--';
  * Raw PUT of `file` (Android's upload; nginx WebDAV's only upload). "Expect:" is switched off
  * for both sides alike, so neither pays a 100-continue round trip.
  */
-export async function curlPut(url: string, file: string): Promise<CurlResult> {
+export async function curlPut(url: string, file: string, pin: Pin = 'client'): Promise<CurlResult> {
   const res = await run(
     'curl',
     ['-sS', '-T', file, '-H', 'Content-Type: application/octet-stream', '-H', 'Expect:', '-w', `${MARK}%{http_code} %{time_total} %{size_upload}`, url],
-    { timeoutMs: 600_000, pin: 'client' },
+    { timeoutMs: 600_000, pin },
   );
   const at = res.stdout.lastIndexOf(MARK);
   if (res.code !== 0 || at < 0) throw new Error(`curl PUT ${url} failed (${res.code}): ${res.stderr.trim() || res.stdout.slice(0, 300)}`);
