@@ -5,10 +5,16 @@ import { Transform, type TransformCallback } from 'node:stream';
 import { Codes, FerryError } from '../errors.ts';
 import type { MediaKind } from '../file-types.ts';
 import { SNIFF_BYTES, sniff } from './sniff.ts';
-import { hashThreadHelps, inlineSha256, threadSha256, type Sha256 } from '../primitives/sha256-thread.ts';
+import { hashThreadHelps, inlineSha256, threadSha256, threadStreams, type Sha256 } from '../primitives/sha256-thread.ts';
 
-/** Files of this size and up are hashed on the hashing thread, when the process has a core for it. */
+/** Files of this size and up are hashed on the hashing thread, when the process has a core for it... */
 export const HASH_THREAD_FROM_BYTES = 1024 * 1024;
+/**
+ * ...and at most this many at once: each holds a 1 MiB window, and one thread hashes at about
+ * 2 GiB/s, more than the disk takes. Uploads beyond them hash in place, so 20 at once cost 4 MiB
+ * of windows, not 20.
+ */
+export const HASH_THREAD_STREAMS = 4;
 let threadHelps: boolean | undefined;
 
 /**
@@ -17,7 +23,8 @@ let threadHelps: boolean | undefined;
  */
 export function uploadHash(bytes: number | null): Sha256 {
   threadHelps ??= hashThreadHelps();
-  return threadHelps && (bytes === null || bytes >= HASH_THREAD_FROM_BYTES) ? threadSha256() : inlineSha256();
+  const big = bytes === null || bytes >= HASH_THREAD_FROM_BYTES;
+  return threadHelps && big && threadStreams() < HASH_THREAD_STREAMS ? threadSha256() : inlineSha256();
 }
 
 export class UploadGuard extends Transform {

@@ -41,6 +41,11 @@ export function hashThreadHelps(): boolean {
   return availableParallelism() > 1;
 }
 
+/** How many streams are on the hashing thread now (each holds a window of buffers). */
+export function threadStreams(): number {
+  return shared?.openStreams() ?? 0;
+}
+
 /** Hashing on the process's hashing thread. */
 export function threadSha256(): Sha256 {
   return new ThreadSha256(hashThread());
@@ -107,6 +112,10 @@ class HashThread {
     this.streams.set(id, s);
     this.holdProcess();
     return id;
+  }
+
+  openStreams(): number {
+    return this.streams.size;
   }
 
   close(id: number): void {
