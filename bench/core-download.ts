@@ -11,6 +11,10 @@
 //                           redirects, so only Ferry's answer is timed. Target: ≥ 0.4.
 //   core-download-blob      redirect, second leg: the same file from the blob URL the 302
 //                           points to, vs nginx static. Target: ≥ 0.5 of nginx's requests/s.
+//   core-download-ceiling   stream, as core-download, vs bare fastify answering the same bytes
+//                           from memory (bench/lib/fastify-buffer.ts): how close Ferry comes to
+//                           its framework's ceiling (issue 12 item 2). Target, our reading of
+//                           "at the framework's ceiling": ≥ 0.8.
 //
 // Every answer is checked before and after the load (exact bytes; a 302 to a blob URL that
 // serves exactly those bytes), with redirects never followed silently, since wrk counts a 302
@@ -20,6 +24,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { chatSlot, createUser, downloadUrlWithCreds, isUploadAccepted, startFerry, type RunningFerry } from './lib/ferry.ts';
 import { startHello, type RunningHello } from './lib/hello.ts';
+import { startFastifyBuffer, type RunningFastify } from './lib/fastify-buffer.ts';
 import { needTool } from './lib/needs.ts';
 import { startNginx, type RunningNginx } from './lib/nginx.ts';
 import { median } from './lib/stats.ts';
@@ -145,6 +150,36 @@ export const download16k: Comparison = {
       );
     } finally {
       await nginx?.stop();
+      await ferry.stop();
+    }
+  },
+};
+
+export const downloadCeiling: Comparison = {
+  id: 'core-download-ceiling',
+  title: '(b-ceiling) 16 KiB chat file download, FERRY_DOWNLOAD=stream, vs bare fastify from memory',
+  needs: [needTool('wrk', 'wrk')],
+  async run(ctx) {
+    const bytes = randomBytes(SIZE);
+    const file = path.join(ctx.tmpDir, 'ceiling.bin');
+    fs.writeFileSync(file, bytes);
+    const { ferry, url: ferryUrl } = await ferryWithFile(ctx, 'stream', bytes);
+    let peer: RunningFastify | null = null;
+    try {
+      peer = await startFastifyBuffer(file);
+      for (const [who, url] of [['Ferry', ferryUrl], ['fastify', peer.url]] as const) await expectBytes(url, bytes, who);
+      const { ferry: f, peer: p } = await wrkPair(ctx.opts, ctx.log, ferryUrl, peer.url);
+      for (const [who, url] of [['Ferry', ferryUrl], ['fastify', peer.url]] as const) await expectBytes(url, bytes, who);
+      return reqPerSec(
+        ctx,
+        f,
+        p,
+        { ferry: 'GET download_url&access-token&app_id → 200, the bytes', peerName: 'fastify, no hooks (same flags)', peerLabel: 'GET /chat.bin → the bytes from memory', peerNotes: 'fastify' },
+        0.8,
+        ['Ferry with FERRY_DOWNLOAD=stream', 'the peer: fastify from node_modules, logger off, one route, the 16 KiB read into memory at start'],
+      );
+    } finally {
+      await peer?.stop();
       await ferry.stop();
     }
   },

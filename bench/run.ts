@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { slotRate } from './core-slot-rate.ts';
-import { download16k, downloadBlob, downloadRedirect } from './core-download.ts';
+import { download16k, downloadCeiling, downloadBlob, downloadRedirect } from './core-download.ts';
 import { upload256m, upload256mAllCores } from './core-upload.ts';
 import { uploadRss } from './core-upload-rss.ts';
 import { stream100m } from './core-stream.ts';
@@ -36,7 +36,7 @@ const GROUPS: Group[] = [
     needs: [],
     // (e) before the uploads: the 2 GB that (d) writes are still going to disk for a while after it,
     // and Ferry's streams measured then ranged from 1,890 to 3,206 MiB/s within one run.
-    comparisons: [slotRate, download16k, downloadRedirect, downloadBlob, stream100m, upload256m, upload256mAllCores, uploadRss, workersScaling],
+    comparisons: [slotRate, download16k, downloadCeiling, downloadRedirect, downloadBlob, stream100m, upload256m, upload256mAllCores, uploadRss, workersScaling],
   },
   // The media and scale-out issues add their comparisons here (bench/media-*.ts,
   // bench/scale-out-*.ts) with their prerequisites as needs (vipsthumbnail, ffmpeg, an RGW
