@@ -47,7 +47,13 @@ async function withAdmin<T>(fn: (admin: AdminService) => Promise<T>, opts: { cre
 
 const program = new Command('ferry')
   .description('Ferry, a file service for IM apps speaking the Lanying file API.\nSettings come from FERRY_* environment variables (see README).')
-  .exitOverride();
+  .exitOverride()
+  // Avatar object_names and file_signs may start with "-" (base64url), which reads as an
+  // option; commander's own line says only "unknown option". Subcommands inherit this.
+  .configureOutput({
+    outputError: (line, write) =>
+      write(/^error: unknown option '-[^-]/.test(line) ? `${line.trimEnd()} (a name or URL that starts with "-" goes after "--": ferry file delete --app <app_id> -- <name>)\n` : line),
+  });
 
 program
   .command('serve')

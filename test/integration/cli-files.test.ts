@@ -78,11 +78,20 @@ test('file delete of an avatar object_name needs --app; with it the avatar is go
   const r = await api<Slot>(f.url, '/file/upload/avatar/user', {}, t['1']!);
   assert.equal((await postMultipart(r.body.data.upload_url, await plainImage('png', 32, 32), { filename: 'a.png' })).body.code, 200);
   const name = new URL(r.body.data.download_url).searchParams.get('object_name')!;
-  await fails(2, /name the app with --app/, 'file', 'delete', name);
-  const out = await ok<Results>('file', 'delete', name, '--app', appId);
+  // Names are base64url and may start with "-": after "--" they are never read as options.
+  await fails(2, /name the app with --app/, 'file', 'delete', '--', name);
+  const out = await ok<Results>('file', 'delete', '--app', appId, '--', name);
   assert.equal(out.results[0]!.result, 'deleted');
   assert.equal(out.results[0]!.bytes_removed, true);
   assert.equal(await codeOf(r.body.data.download_url, t['2']!), 60050);
+});
+
+test('a name that starts with "-" is read as an option unless it comes after "--", and the refusal says so', async () => {
+  await fails(1, /unknown option '-Abc123'.*goes after "--"/, 'file', 'delete', '--app', appId, '-Abc123');
+  const out = await ok<Results>('file', 'delete', '--app', appId, '--', '-Abc123');
+  assert.equal(out.results.length, 1);
+  assert.equal(out.results[0]!.url, '-Abc123');
+  assert.notEqual(out.results[0]!.result, 'deleted');
 });
 
 test('file quarantine and release: every copy refused with 60051, then served again', async () => {
