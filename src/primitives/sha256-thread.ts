@@ -89,13 +89,15 @@ class HashThread {
   private readonly streams = new Map<number, ThreadSha256>();
   private readonly probes = new Map<number, (open: number) => void>();
   private nextId = 1;
+  private idle: NodeJS.Timeout | null = null;
 
-  constructor(onStop: (t: HashThread) => void) {
+  constructor(private readonly onStop: (t: HashThread) => void) {
     // No flags from the process (a TypeScript loader, --input-type=module): the code is plain CommonJS.
     this.worker = new Worker(THREAD_CODE, { eval: true, name: 'ferry-sha256', execArgv: [] });
     this.worker.on('message', (m: FromThread) => this.receive(m));
     // A thread that failed is replaced by the next stream; the streams it held fail.
     const stop = (err: Error) => {
+      if (this.idle !== null) clearTimeout(this.idle);
       onStop(this);
       for (const s of this.streams.values()) s.fail(err);
       this.streams.clear();
@@ -123,10 +125,25 @@ class HashThread {
     this.holdProcess();
   }
 
-  /** While a stream waits for the thread, the process stays up for it; an idle thread holds nothing. */
+  /**
+   * While a stream waits for the thread, the process stays up for it; an idle thread holds
+   * nothing, and after idleMs without a stream it stops and gives its memory back (about
+   * 11 MB): the next big upload starts a new one.
+   */
   private holdProcess(): void {
-    if (this.streams.size + this.probes.size > 0) this.worker.ref();
-    else this.worker.unref();
+    if (this.idle !== null) clearTimeout(this.idle);
+    this.idle = null;
+    if (this.streams.size + this.probes.size > 0) {
+      this.worker.ref();
+      return;
+    }
+    this.worker.unref();
+    this.idle = setTimeout(() => {
+      // Out of use at once, so no stream opens on a thread that is on its way out.
+      this.onStop(this);
+      void this.stop();
+    }, idleMs);
+    this.idle.unref();
   }
 
   post(message: { op: 'u'; id: number; buf: ArrayBuffer; len: number } | { op: 'd' | 'x' | 'n'; id: number }): void {
@@ -170,6 +187,15 @@ class HashThread {
 }
 
 let shared: HashThread | null = null;
+
+/** A hashing thread with no stream for this long stops. */
+export const HASH_THREAD_IDLE_MS = 60_000;
+let idleMs = HASH_THREAD_IDLE_MS;
+
+/** For tests: how long an idle hashing thread lives (from the next time it becomes idle). */
+export function setHashThreadIdleMs(ms: number): void {
+  idleMs = ms;
+}
 
 function hashThread(): HashThread {
   return (shared ??= new HashThread((stopped) => {

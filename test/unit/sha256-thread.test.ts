@@ -9,9 +9,11 @@ import { execFileSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import fc from 'fast-check';
 import {
+  HASH_THREAD_IDLE_MS,
   hashThreadHelps,
   hashThreadState,
   inlineSha256,
+  setHashThreadIdleMs,
   stopHashThread,
   threadSha256,
   WINDOW_BUFFER_BYTES,
@@ -97,6 +99,24 @@ test('when the thread stops, its streams fail, and the next stream gets a new th
   await assert.rejects(Promise.resolve(hash.update(randomBytes(1))), /hashing thread stopped/);
   const parts = [randomBytes(WINDOW_BUFFER_BYTES * 3)];
   assert.equal(await feed(threadSha256(), parts), expected(parts));
+});
+
+test('a thread idle for its idle time stops (a busy one does not), and the next stream starts a new one', async () => {
+  setHashThreadIdleMs(50);
+  try {
+    const parts = [randomBytes(WINDOW_BUFFER_BYTES + 1)];
+    const slow = threadSha256();
+    await slow.update(parts[0]!);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.equal(await slow.digest(), expected(parts), 'a thread with a stream open is not stopped');
+    const deadline = Date.now() + 5_000;
+    while ((await hashThreadState()) !== null && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(await hashThreadState(), null, 'the idle thread stopped');
+    assert.equal(await feed(threadSha256(), parts), expected(parts));
+    assert.notEqual(await hashThreadState(), null, 'a new thread');
+  } finally {
+    setHashThreadIdleMs(HASH_THREAD_IDLE_MS);
+  }
 });
 
 test('an idle hashing thread does not keep the process alive', () => {
