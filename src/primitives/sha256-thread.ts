@@ -272,6 +272,9 @@ class ThreadSha256 implements Sha256 {
   }
 
   digested(hex: string): void {
+    // Done: a later update or digest is refused, and a late drop (a guard destroyed after its
+    // digest was read) has nothing to forget and posts nothing.
+    this.failed = new Error('the hash was already digested');
     this.result?.resolve(hex);
     this.result = null;
   }

@@ -57,6 +57,11 @@ test('many streams at once, their parts interleaved, each get their own digest',
   for (let j = 0; j < 6; j++) await Promise.all(hashes.map((h, i) => h.update(files[i]![j]!)));
   const digests = await Promise.all(hashes.map((h) => h.digest()));
   assert.deepEqual(digests, files.map(expected));
+  // A digested stream is done: nothing more is taken, and a late drop changes nothing.
+  await assert.rejects(hashes[0]!.digest(), /already digested/);
+  await assert.rejects(Promise.resolve(hashes[0]!.update(randomBytes(1))), /already digested/);
+  hashes[0]!.drop();
+  assert.equal((await hashThreadState())?.openStreams, 0);
 });
 
 test('a stream holds at most its window: a part bigger than two buffers waits for one to come back', async () => {
