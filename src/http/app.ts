@@ -19,6 +19,7 @@ import { observeRequests } from './observe.ts';
 import { answerAtTurnEnd } from './answers-at-turn-end.ts';
 import { requestIdOf } from '../logging.ts';
 import { consoleRoutes } from './routes/console.ts';
+import { requestLogger } from './request-logger.ts';
 
 /** decodes a query key or value as node:querystring does ("+" is a space; bad escapes stay as sent) */
 const decodeQueryPart = (s: string) => (s.includes('%') || s.includes('+') ? unescapeQuery(s.replace(/\+/g, ' ')) : s);
@@ -76,6 +77,7 @@ export async function buildApp(services: Services, adminKey: string): Promise<Fa
       return sendError(err, req, reply);
     },
     clientErrorHandler: answerClientError,
+    childLoggerFactory: requestLogger,
   });
   // Beyond this many open connections, new ones are closed on arrival.
   app.server.maxConnections = services.config.maxConnections;
