@@ -1,6 +1,5 @@
 // The HTTP face of Ferry: one fastify instance, one plugin per group of routes.
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
-import cors from '@fastify/cors';
 import { unescape as unescapeQuery } from 'node:querystring';
 import type { Services } from '../services.ts';
 import { Codes } from '../errors.ts';
@@ -20,6 +19,7 @@ import { answerAtTurnEnd } from './answers-at-turn-end.ts';
 import { requestIdOf } from '../logging.ts';
 import { consoleRoutes } from './routes/console.ts';
 import { requestLogger } from './request-logger.ts';
+import { corsForBrowsers } from './cors.ts';
 
 /** decodes a query key or value as node:querystring does ("+" is a space; bad escapes stay as sent) */
 const decodeQueryPart = (s: string) => (s.includes('%') || s.includes('+') ? unescapeQuery(s.replace(/\+/g, ' ')) : s);
@@ -87,14 +87,7 @@ export async function buildApp(services: Services, adminKey: string): Promise<Fa
     reply.code(404).send({ code: Codes.NOT_FOUND, message: `no route ${req.method} ${req.url.split('?')[0]}`, data: null }),
   );
 
-  // Browsers send app_id and access-token as headers on the upload POST and must preflight.
-  await app.register(cors, {
-    origin: '*',
-    methods: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
-    allowedHeaders: ['access-token', 'app_id', 'content-type', 'range', 'if-none-match', 'if-range', 'x-requested-with', 'x-request-id'],
-    exposedHeaders: ['content-length', 'content-range', 'content-disposition', 'etag', 'accept-ranges', 'location', 'x-request-id'],
-    maxAge: 86400,
-  });
+  await corsForBrowsers(app);
 
   // Before any route: the OpenAPI document is collected as routes are added.
   await registerOpenApi(app);

@@ -268,6 +268,27 @@ describe('safe headers', () => {
     const exposed = (res.headers.get('access-control-expose-headers') ?? '').toLowerCase();
     for (const h of ['content-range', 'content-length', 'etag']) assert.ok(exposed.includes(h), exposed);
   });
+
+  test('a cross-origin reader may see refusals and unknown routes too, and may preflight a download with its headers', async () => {
+    const origin = { origin: 'https://chat.example.com' };
+    for (const url of [`${f.url}/file/download/chat?file_sign=nope&app_id=x`, `${f.url}/file/no-such-route`]) {
+      const res = await fetch(url, { headers: origin });
+      const body = (await res.json()) as { code: number };
+      assert.notEqual(body.code, 200, url);
+      assert.equal(res.headers.get('access-control-allow-origin'), '*', url);
+      assert.match(res.headers.get('access-control-expose-headers') ?? '', /x-request-id/, url);
+    }
+    const pre = await fetch(voiceUrl(), {
+      method: 'OPTIONS',
+      headers: { ...origin, 'access-control-request-method': 'GET', 'access-control-request-headers': 'access-token,app_id,range' },
+    });
+    assert.equal(pre.status, 204);
+    assert.equal(pre.headers.get('access-control-allow-origin'), '*');
+    const allowed = (pre.headers.get('access-control-allow-headers') ?? '').split(/\s*,\s*/);
+    for (const h of ['access-token', 'app_id', 'range', 'if-none-match']) assert.ok(allowed.includes(h), allowed.join(','));
+    assert.match(pre.headers.get('access-control-allow-methods') ?? '', /GET/);
+    assert.equal(pre.headers.get('access-control-max-age'), '86400');
+  });
 });
 
 test('a ready file whose bytes vanished from the store answers 10009 as plain JSON, not as the file', async () => {
