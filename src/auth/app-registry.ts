@@ -14,11 +14,11 @@ import type { AppKeyring, AppRecord, MetaStore } from '../meta/meta-store.ts';
 import { DEFAULT_TOKEN_POLICY, type TokenPolicy } from '../config.ts';
 import { LocalSingleFlight } from '../primitives/single-flight.ts';
 import { SIGN_CACHE_MS, TOKEN_CACHE_MS, VerifiedCache } from './verified-cache.ts';
+import { hs256Signer, type Sign } from './jwt-sign.ts';
 import type { SignClaims } from './file-sign.ts';
 import type { BlobClaims } from './blob-capability.ts';
 
 type Verify = (token: string) => Record<string, unknown>;
-type Sign = (payload: Record<string, unknown>) => string;
 
 export interface AppKeys {
   app: AppRecord;
@@ -176,7 +176,7 @@ function buildKeys(k: AppKeyring, verified: Verified): AppKeys {
     verified,
     verifyToken,
     verifySign,
-    sign: createSigner({ key: app.signKey, algorithm: 'HS256', kid: signKid }) as Sign,
+    sign: hs256Signer(app.signKey, signKid),
     signKid,
     blobKeys: k.retiredSignKeys[0] ? [app.signKey, k.retiredSignKeys[0].signKey] : [app.signKey],
     revokedBefore: (userId) => revoked.get(userId),
