@@ -3,8 +3,11 @@
 // pay for the HMAC, the JSON and the claim checks each time.
 //
 // Safe because:
-// - the key is the exact string that was verified: a string that differs in one character
-//   (tampered, truncated, another spelling) is a miss and is verified in full;
+// - an entry counts only for the exact string that was verified: a string that differs in one
+//   character (tampered, truncated, another spelling) is a miss and is verified in full. It is
+//   found by the string's last characters (where tokens, signs and capabilities carry their
+//   MAC) and then compared whole: hashing the whole fresh string of every request for the
+//   lookup cost more than the comparison;
 // - only successes are kept: a refusal is never cached, so it costs what it always did;
 // - an entry counts only for the very keys it was verified with (the AppKeys object of the
 //   app registry): when an app's keys change or the registry forgets the app, every entry of
@@ -16,12 +19,18 @@ import type { LRUCache } from 'lru-cache';
 import { boundedCache } from '../primitives/bounded-cache.ts';
 
 interface Entry<T> {
+  /** the string that was verified */
+  text: string;
   /** the keys it was verified with: identity, not equality */
   keys: object;
   value: T;
   /** ms since the epoch */
   until: number;
 }
+
+/** How many of a string's last characters find its entry: a MAC's worth (192 bits of an HMAC-SHA256). */
+const FIND_BY = 32;
+const findKey = (text: string) => (text.length > FIND_BY ? text.slice(-FIND_BY) : text);
 
 export class VerifiedCache<T extends object> {
   private readonly entries: LRUCache<string, Entry<T>>;
@@ -39,11 +48,11 @@ export class VerifiedCache<T extends object> {
    * stops being valid (a token's exp), if it says.
    */
   get(keys: object, text: string, verify: () => { value: T; expiresAtMs?: number }, now = Date.now()): T {
-    const hit = this.entries.get(text);
-    if (hit !== undefined && hit.keys === keys && hit.until > now) return hit.value;
+    const hit = this.entries.get(findKey(text));
+    if (hit !== undefined && hit.text === text && hit.keys === keys && hit.until > now) return hit.value;
     const { value, expiresAtMs } = verify();
     const until = Math.min(now + this.ttlMs, expiresAtMs ?? Number.POSITIVE_INFINITY);
-    if (until > now) this.entries.set(text, { keys, value: Object.freeze(value), until });
+    if (until > now) this.entries.set(findKey(text), { text, keys, value: Object.freeze(value), until });
     return value;
   }
 

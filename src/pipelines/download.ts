@@ -12,7 +12,7 @@ import { derivativeOf, originalOf, parseMediaRequest, resolveMedia, type MediaRe
 import { findAvatar, findChatFile, requireLive, requireReady, type ReadyFile } from './ready-file.ts';
 import { placeholderOutcome } from './placeholder.ts';
 import { etagOf, isNotModified, linkName, rangeFor, safeFileHeaders, type Servable } from './servable.ts';
-import { headersKey } from './download-caches.ts';
+import { headersOf, keepRedirect, keptRedirect, type RedirectTarget } from './download-caches.ts';
 
 /** The request as the pipeline needs it: every value still as the client sent it. */
 export interface DownloadRequest {
@@ -129,13 +129,7 @@ async function deliver(
 
 /** safeFileHeaders, made once per stored object: they depend on its record alone. */
 function fileHeadersOf(s: Services, file: Servable): Readonly<Record<string, string>> {
-  const key = headersKey(file);
-  let headers = s.downloadCaches.fileHeaders.get(key);
-  if (headers === undefined) {
-    headers = Object.freeze(safeFileHeaders(file));
-    s.downloadCaches.fileHeaders.set(key, headers);
-  }
-  return headers;
+  return headersOf(s.downloadCaches, file, () => safeFileHeaders(file));
 }
 
 async function openBody(s: Services, file: Servable, range: ByteRange | null): Promise<Readable | Buffer> {
@@ -173,10 +167,10 @@ async function reusableLocation(s: Services, file: Servable): Promise<{ location
   const presigner = s.bytes.presigner;
   const keys = presigner ? null : await s.apps.get(file.appId);
   const window = presigner ? null : windowedExpiry(s.config.blobUrlTtlSeconds, now);
-  const cacheKey = `${headersKey(file)}\n${file.appId}\n${file.fileId}\n${file.variant ?? ''}\n${window?.expiresAt ?? 'presigned'}`;
-  const hit = s.downloadCaches.redirects.get(cacheKey);
-  if (hit !== undefined && hit.reusableUntilMs > now && hit.keys === keys) return hit;
-  let made: { location: string; reusableUntilMs: number; keys: object | null };
+  const windowTag = window?.expiresAt ?? 'presigned';
+  const hit = keptRedirect(s.downloadCaches, file, windowTag, keys, now);
+  if (hit !== undefined) return hit;
+  let made: RedirectTarget;
   if (presigner) {
     const signed = await presigner.presignGet(file.storageKey, {
       contentType: file.contentType,
@@ -188,7 +182,7 @@ async function reusableLocation(s: Services, file: Servable): Promise<{ location
     if (!keys) throw new FerryError(Codes.APP_NOT_FOUND, 'app_id not found');
     made = { location: await blobUrl(s, file, window!.expiresAt), reusableUntilMs: window!.reusableUntil * 1000, keys };
   }
-  s.downloadCaches.redirects.set(cacheKey, made);
+  keepRedirect(s.downloadCaches, file, windowTag, made);
   return made;
 }
 

@@ -67,6 +67,20 @@ describe('VerifiedCache', () => {
     assert.equal(cache.get(keys, 'abc', verify, 5000).n, 4, 'past the lifetime: verified again');
   });
 
+  test('strings that end alike are told apart: only the exact one hits, and a miss leaves the entry', () => {
+    const cache = new VerifiedCache<{ n: number }>(1000);
+    const keys = {};
+    let runs = 0;
+    const verify = () => ({ value: { n: ++runs } });
+    const mac = 'M'.repeat(43);
+    assert.equal(cache.get(keys, `payload-a.${mac}`, verify, 0).n, 1);
+    assert.equal(cache.get(keys, `payload-b.${mac}`, verify, 1).n, 2, 'same ending, another payload: verified');
+    assert.equal(cache.get(keys, `payload-b.${mac}`, verify, 2).n, 2, 'the exact string again: a hit');
+    assert.throws(() => cache.get(keys, `payload-c.${mac}`, () => { throw new Error('refused'); }, 3), /refused/);
+    assert.equal(cache.get(keys, `payload-b.${mac}`, verify, 4).n, 2, 'a refused look-alike leaves the entry');
+    assert.equal(cache.get(keys, mac.slice(-20), verify, 5).n, 3, 'a string shorter than the ending: its own entry');
+  });
+
   test("never past the string's own expiry", () => {
     const cache = new VerifiedCache<{ n: number }>(60_000);
     let runs = 0;
