@@ -47,11 +47,11 @@ export function newDownloadCaches(max = 10_000): DownloadCaches {
 
 const sameHeaderFacts = (e: HeaderFacts, f: Servable) => e.sha256 === f.sha256 && e.contentType === f.contentType && e.fileName === f.fileName;
 
-/** The object's safe headers, made by make() the first time this record asks. */
-export function headersOf(c: DownloadCaches, f: Servable, make: () => Record<string, string>): Readonly<Record<string, string>> {
+/** The object's safe headers, made by make(f) the first time this record asks. */
+export function headersOf(c: DownloadCaches, f: Servable, make: (f: Servable) => Record<string, string>): Readonly<Record<string, string>> {
   const hit = c.fileHeaders.get(f.storageKey);
   if (hit !== undefined && sameHeaderFacts(hit, f)) return hit.headers;
-  const headers = Object.freeze(make());
+  const headers = Object.freeze(make(f));
   c.fileHeaders.set(f.storageKey, { sha256: f.sha256, contentType: f.contentType, fileName: f.fileName, headers });
   return headers;
 }

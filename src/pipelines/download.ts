@@ -129,7 +129,7 @@ async function deliver(
 
 /** safeFileHeaders, made once per stored object: they depend on its record alone. */
 function fileHeadersOf(s: Services, file: Servable): Readonly<Record<string, string>> {
-  return headersOf(s.downloadCaches, file, () => safeFileHeaders(file));
+  return headersOf(s.downloadCaches, file, safeFileHeaders);
 }
 
 async function openBody(s: Services, file: Servable, range: ByteRange | null): Promise<Readable | Buffer> {

@@ -10,13 +10,13 @@ const file: Servable = { appId: 'a', fileId: 'f1', variant: null, storageKey: 'k
 test('headers: made once per record; a record sharing the key but not a name, type or hash gets its own', () => {
   const c = newDownloadCaches();
   let made = 0;
-  const make = (f: Servable) => () => ({ n: String(++made), name: f.fileName ?? '' });
-  assert.equal(headersOf(c, file, make(file)).n, '1');
-  assert.equal(headersOf(c, { ...file }, make(file)).n, '1', 'an equal record (a new object per request): the kept headers');
-  assert.ok(Object.isFrozen(headersOf(c, file, make(file))));
+  const make = (f: Servable) => ({ n: String(++made), name: f.fileName ?? '' });
+  assert.equal(headersOf(c, file, make).n, '1');
+  assert.equal(headersOf(c, { ...file }, make).n, '1', 'an equal record (a new object per request): the kept headers');
+  assert.ok(Object.isFrozen(headersOf(c, file, make)));
   for (const other of [{ ...file, fileName: 'dog.png' }, { ...file, fileName: null }, { ...file, contentType: 'image/jpeg' }, { ...file, sha256: 'cd'.repeat(32) }]) {
     const before = made;
-    const h = headersOf(c, other, make(other));
+    const h = headersOf(c, other, make);
     assert.equal(made, before + 1, JSON.stringify(other));
     assert.equal(h.name, other.fileName ?? '');
   }
