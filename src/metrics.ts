@@ -25,6 +25,9 @@ const ASK_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
 /** Seconds: a thumbnail takes tens of milliseconds, a video cover or voice conversion seconds. */
 const MEDIA_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
+/** The metrics could not be gathered from every worker (one died mid-scrape, or did not answer). */
+export class MetricsUnavailableError extends Error {}
+
 export class FerryMetrics {
   readonly registry = new Registry();
 
@@ -115,7 +118,15 @@ export class FerryMetrics {
     registers: [this.registry],
   });
 
-  constructor(opts: { mediaQueue?: WorkQueue } = {}) {
+  /** the exposition text: this registry's, or every worker's together (cluster/cluster-metrics.ts) */
+  private readonly gather: () => Promise<string>;
+
+  /**
+   * allWorkers: in a worker of FERRY_WORKERS > 1, how to gather every worker's metrics given
+   * this one's registry, so that a scrape counts the whole Ferry whichever worker takes it.
+   */
+  constructor(opts: { mediaQueue?: WorkQueue; allWorkers?: (registry: Registry) => () => Promise<string> } = {}) {
+    this.gather = opts.allWorkers ? opts.allWorkers(this.registry) : () => this.registry.metrics();
     // Process and event-loop metrics: CPU, memory, handles, GC, event-loop lag.
     collectDefaultMetrics({ register: this.registry, prefix: 'ferry_' });
     const queue = opts.mediaQueue;
@@ -175,8 +186,8 @@ export class FerryMetrics {
     this.membershipAskSeconds.observe(seconds);
   }
 
-  /** The Prometheus text exposition of every metric. */
+  /** The Prometheus text exposition of every metric (of every worker, when there are several). */
   async exposition(): Promise<{ contentType: string; body: string }> {
-    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+    return { contentType: this.registry.contentType, body: await this.gather() };
   }
 }

@@ -18,6 +18,7 @@ import type { FerryError } from './errors.ts';
 import type { DerivativeRecord, MetaStore } from './meta/meta-store.ts';
 import { LocalSingleFlight } from './primitives/single-flight.ts';
 import { LeaseSingleFlight } from './cluster/lease-single-flight.ts';
+import { clusterMetricsOf } from './cluster/cluster-metrics.ts';
 import type { Services } from './services.ts';
 import { secureDataDir } from './data-dir.ts';
 import { newDownloadCaches } from './pipelines/download-caches.ts';
@@ -89,7 +90,7 @@ export async function startFerry(config: Readonly<Config>, log: Logger = createL
   const bytes = await openByteStore(config, { sweep: !worker });
   const apps = new AppRegistry(meta, config.tokens);
   const media = new MediaTools(config.media, config.dataDir, { sweep: !worker });
-  const metrics = new FerryMetrics({ mediaQueue: media.queue });
+  const metrics = new FerryMetrics({ mediaQueue: media.queue, allWorkers: worker ? clusterMetricsOf : undefined });
   const services: Services = {
     config,
     urls: new PublicUrls(config.publicUrl),

@@ -7,12 +7,14 @@
 // migrations, giving back dead upload claims, emptying the staging folders: server.ts
 // prepareDataFolder), then starts the workers, starts a worker again when one dies, and on
 // SIGTERM/SIGINT passes the signal on and waits for every worker's graceful shutdown.
-// Worker 1 runs the janitor; the others only serve.
+// Worker 1 runs the janitor; the others only serve. A scrape of /metrics, whichever worker takes
+// it, asks the primary for every worker's metrics together (cluster-metrics.ts).
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import { prepareDataFolder } from '../server.ts';
 import { workerEnv, workerExecArgv } from './node-flags.ts';
+import { gatherWorkerMetrics } from './cluster-metrics.ts';
 
 /** The environment variable through which the primary tells a worker its number (1…N). */
 export const WORKER_INDEX_ENV = 'FERRY_WORKER_INDEX';
@@ -38,6 +40,7 @@ export async function runPrimary(config: Readonly<Config>, log: Logger, onListen
   let failed = false;
   let announced = false;
 
+  gatherWorkerMetrics();
   cluster.setupPrimary({ execArgv: workerExecArgv(process.execArgv, process.env.NODE_OPTIONS) });
   const fork = (index: number) => {
     const w = cluster.fork({ ...workerEnv(process.env), [WORKER_INDEX_ENV]: String(index) });

@@ -2,8 +2,9 @@
 // request below goes on a connection of its own, so the primary hands them out in turn; the
 // request log (FERRY_LOG_LEVEL=debug) says which process served which URL (pino's pid).
 // Proves: both workers serve the one port; a file uploaded through one downloads through the
-// other; the admin key is generated once and works on both; SIGTERM stops every process; and
-// after kill -9 mid-upload the next start gives the slot back once, before the workers serve.
+// other; the admin key is generated once and works on both; SIGTERM stops every process; after
+// kill -9 mid-upload the next start gives the slot back once, before the workers serve; a
+// thumbnail asked of both workers at once is made once; and /metrics counts both workers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -14,6 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { eventually } from '../helpers/eventually.ts';
 import { spawnFerry, type FerryProcess } from '../helpers/process.ts';
 import { SERVING_ENV, SERVING_NODE_FLAGS } from '../../src/cluster/node-flags.ts';
+import { parsePrometheus } from '../helpers/prometheus.ts';
 
 interface Answer {
   status: number;
@@ -165,6 +167,86 @@ test('FERRY_WORKERS=2: after kill -9 mid-upload, the restart gives the slot back
     const retryUrl = `${ferry.url}${new URL(slot.upload_url!).pathname}`;
     const retry = await request(retryUrl, { method: 'PUT', headers: { 'content-type': 'application/octet-stream' }, body });
     assert.equal(json(retry).code, 200, `the retry succeeds at once: ${retry.body.toString()}`);
+  } finally {
+    await ferry?.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+test('FERRY_WORKERS=2: a burst of thumbnail requests on both workers makes one; /metrics counts every worker, whichever takes the scrape', { timeout: 120_000 }, async () => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ferry-workers-metrics-'));
+  let ferry: FerryProcess | undefined;
+  try {
+    const started = await startWorkers(dataDir);
+    ferry = started.ferry;
+    const key = fs.readFileSync(path.join(dataDir, 'admin.key'), 'utf8').trim();
+    const admin = (p: string, body: unknown) =>
+      request(`${ferry!.url}${p}`, { method: 'POST', headers: { 'x-admin-key': key, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    assert.equal((await admin('/admin/apps', { app_id: 'm' })).status, 201);
+    const token = json(await admin('/admin/apps/m/tokens', { user_id: '1001' })).token as unknown as string;
+
+    const sharp = (await import('sharp')).default;
+    const png = await sharp({ create: { width: 640, height: 480, channels: 3, background: '#36a' } }).png().toBuffer();
+    const slot = json(await request(`${ferry.url}/file/upload/chat?app_id=m&file_type=102&to_id=1002&access-token=${token}`));
+    assert.equal(slot.code, 200, JSON.stringify(slot));
+    const put = await request(slot.data.upload_url!, { method: 'PUT', headers: { 'content-type': 'image/png' }, body: png });
+    assert.equal(json(put).code, 200, put.body.toString());
+
+    // Eight at once, each on a connection of its own: the primary hands them to both workers.
+    const thumbs = Array.from({ length: 8 }, (_, i) => `${slot.data.download_url}&access-token=${token}&app_id=m&image_type=2&probe=${i}`);
+    const answers = await Promise.all(thumbs.map((u) => request(u)));
+    for (const a of answers) {
+      assert.equal(a.status, 200, a.body.toString().slice(0, 200));
+      assert.equal(a.body.subarray(0, 2).toString('hex'), 'ffd8', 'a JPEG thumbnail');
+      assert.ok(a.body.length < png.length, 'the thumbnail, not the original');
+    }
+    const thumbServers = new Set<number>();
+    await eventually(() => {
+      for (const u of thumbs) thumbServers.add(servedBy(ferry!, u));
+    });
+    assert.equal(thumbServers.size, 2, 'both workers were asked for the thumbnail');
+
+    // Every scrape, whichever worker takes it, reads the counts of both.
+    const scrapeServers = new Set<number>();
+    for (let i = 0; i < 4; i++) {
+      const url = `${ferry.url}/metrics?scrape=${i}`;
+      const got = await request(url);
+      assert.equal(got.status, 200, got.body.toString().slice(0, 200));
+      const { samples } = parsePrometheus(got.body.toString('utf8'));
+      const value = (name: string, labels: Record<string, string>) =>
+        samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v)).reduce((sum, s) => sum + s.value, 0);
+      assert.equal(value('ferry_derivatives_total', { kind: 'image', result: 'made' }), 1, 'one thumbnail made across both workers');
+      assert.equal(value('ferry_derivatives_total', { kind: 'image' }), 8, 'every request counted, made or reused');
+      assert.equal(value('ferry_http_requests_total', { route: '/file/download/chat', status: '2xx' }), 8);
+      assert.equal(value('ferry_upload_files_total', { file_type: '102' }), 1);
+      // prom-client's default metrics: one Node version, not one per worker
+      assert.equal(samples.filter((s) => s.name === 'ferry_nodejs_version_info').length, 1);
+      await eventually(() => {
+        scrapeServers.add(servedBy(ferry!, url));
+      });
+    }
+    assert.equal(scrapeServers.size, 2, 'both workers took scrapes');
+
+    // A worker that does not answer: the scrape fails clearly rather than count half of Ferry
+    // (counters that drop would read as a restart). Two scrapes at once: at least one goes to
+    // the worker still running, which waits for the stopped one and then answers 503.
+    const [, stopped] = started.pids;
+    const base = ferry.url;
+    process.kill(stopped!, 'SIGSTOP');
+    let pending: Array<Promise<Answer>> = [];
+    try {
+      pending = [0, 1].map((i) => request(`${base}/metrics?while-stopped=${i}`));
+      const first = await Promise.race(pending);
+      assert.equal(first.status, 503, first.body.toString().slice(0, 200));
+      assert.match(JSON.parse(first.body.toString()).error as string, /could not be gathered/);
+    } finally {
+      process.kill(stopped!, 'SIGCONT');
+    }
+    // Running again, it answers what it was handed meanwhile, and scrapes count both again.
+    for (const a of await Promise.all(pending)) assert.ok(a.status === 200 || a.status === 503, `scrape answered ${a.status}`);
+    const again = await request(`${ferry.url}/metrics?after=1`);
+    assert.equal(again.status, 200);
+    assert.ok(again.body.toString().includes('ferry_derivatives_total{kind="image",result="made"} 1'), 'both workers counted again');
   } finally {
     await ferry?.stop();
     fs.rmSync(dataDir, { recursive: true, force: true });

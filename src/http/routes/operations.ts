@@ -5,6 +5,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { Services } from '../../services.ts';
+import { MetricsUnavailableError } from '../../metrics.ts';
 
 const checkState = Type.Union([Type.Literal('ok'), Type.Literal('unreachable'), Type.Literal('timeout')], {
   description: 'ok; unreachable: the check failed (the cause is in the log); timeout: no answer within 2 s',
@@ -71,6 +72,7 @@ export async function operationsRoutes(app: FastifyInstance, opts: { services: S
         response: {
           200: { description: 'Prometheus text format 0.0.4', content: { 'text/plain': { schema: { type: 'string' } } } },
           401: Type.Object({ error: Type.String() }),
+          503: Type.Object({ error: Type.String() }),
         },
       },
     },
@@ -81,8 +83,15 @@ export async function operationsRoutes(app: FastifyInstance, opts: { services: S
           return reply.code(401).header('www-authenticate', 'Bearer realm="ferry metrics"').send({ error: 'missing or wrong metrics token' });
         }
       }
-      const { contentType, body } = await s.metrics.exposition();
-      return reply.header('content-type', contentType).header('cache-control', 'no-store').send(body);
+      let exposition: { contentType: string; body: string };
+      try {
+        exposition = await s.metrics.exposition();
+      } catch (err) {
+        // Part of the workers' counts is no scrape at all: counters that drop read as restarts.
+        if (!(err instanceof MetricsUnavailableError)) throw err;
+        return reply.code(503).header('cache-control', 'no-store').send({ error: err.message });
+      }
+      return reply.header('content-type', exposition.contentType).header('cache-control', 'no-store').send(exposition.body);
     },
   );
 }
