@@ -60,6 +60,12 @@ const alive = (pid: number) => {
   }
 };
 
+/** POSTs to the admin API with the key the primary wrote into the data folder. */
+function adminCalls(url: string, dataDir: string): (p: string, body: unknown) => Promise<Answer> {
+  const key = fs.readFileSync(path.join(dataDir, 'admin.key'), 'utf8').trim();
+  return (p, body) => request(`${url}${p}`, { method: 'POST', headers: { 'x-admin-key': key, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+}
+
 async function startWorkers(dataDir: string): Promise<{ ferry: FerryProcess; pids: number[] }> {
   const ferry = await spawnFerry({ FERRY_DATA_DIR: dataDir, FERRY_WORKERS: '2', FERRY_LOG_LEVEL: 'debug', FERRY_DOWNLOAD: 'stream' });
   await eventually(() => assert.equal(listeningPids(ferry).size, 2, 'both workers listen'));
@@ -88,9 +94,7 @@ test('FERRY_WORKERS=2: both processes serve one port; upload on one, download on
     }
 
     // The key was generated once (by the primary), and both workers take it.
-    const key = fs.readFileSync(path.join(dataDir, 'admin.key'), 'utf8').trim();
-    const admin = (p: string, body: unknown) =>
-      request(`${ferry!.url}${p}`, { method: 'POST', headers: { 'x-admin-key': key, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const admin = adminCalls(ferry.url, dataDir);
     const made = await admin('/admin/apps', { app_id: 'w' });
     assert.equal(made.status, 201, made.body.toString());
     const tokens: string[] = [];
@@ -138,9 +142,7 @@ test('FERRY_WORKERS=2: after kill -9 mid-upload, the restart gives the slot back
   try {
     const first = await startWorkers(dataDir);
     ferry = first.ferry;
-    const key = fs.readFileSync(path.join(dataDir, 'admin.key'), 'utf8').trim();
-    const admin = (p: string, body: unknown) =>
-      request(`${ferry!.url}${p}`, { method: 'POST', headers: { 'x-admin-key': key, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const admin = adminCalls(ferry.url, dataDir);
     await admin('/admin/apps', { app_id: 'w' });
     const token = json(await admin('/admin/apps/w/tokens', { user_id: '1001' })).token as unknown as string;
     const slot = json(await request(`${ferry.url}/file/upload/chat?app_id=w&file_type=100&to_id=1002&access-token=${token}`)).data;
@@ -179,9 +181,7 @@ test('FERRY_WORKERS=2: a burst of thumbnail requests on both workers makes one; 
   try {
     const started = await startWorkers(dataDir);
     ferry = started.ferry;
-    const key = fs.readFileSync(path.join(dataDir, 'admin.key'), 'utf8').trim();
-    const admin = (p: string, body: unknown) =>
-      request(`${ferry!.url}${p}`, { method: 'POST', headers: { 'x-admin-key': key, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const admin = adminCalls(ferry.url, dataDir);
     assert.equal((await admin('/admin/apps', { app_id: 'm' })).status, 201);
     const token = json(await admin('/admin/apps/m/tokens', { user_id: '1001' })).token as unknown as string;
 
