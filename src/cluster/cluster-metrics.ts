@@ -67,12 +67,16 @@ export function clusterMetricsOf(registry: Registry): () => Promise<string> {
   return () =>
     new Promise<string>((resolve, reject) => {
       const id = nextId++;
-      const timer = setTimeout(() => {
+      const fail = (why: string) => {
+        clearTimeout(timer);
         waiting.delete(id);
-        reject(new MetricsUnavailableError("the workers' metrics could not be gathered: the primary did not answer"));
-      }, ANSWER_TIMEOUT_MS);
+        reject(new MetricsUnavailableError(`the workers' metrics could not be gathered: ${why}`));
+      };
+      const timer = setTimeout(() => fail('the primary did not answer'), ANSWER_TIMEOUT_MS);
       timer.unref();
       waiting.set(id, { resolve, reject, timer });
-      process.send!({ type: ASK, id } satisfies Ask);
+      // The channel is gone only when the primary is: this worker is about to be stopped.
+      if (!process.connected) fail('the primary is gone');
+      else process.send!({ type: ASK, id } satisfies Ask, (err: Error | null) => err && fail(err.message));
     });
 }
