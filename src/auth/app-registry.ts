@@ -71,6 +71,8 @@ interface Entry {
   version: number;
   /** missing apps: cached until then; present apps: version checked at */
   at: number;
+  /** keys, as the settled promise get() answers with */
+  answer: Promise<AppKeys | null>;
 }
 
 export class AppRegistry {
@@ -88,11 +90,12 @@ export class AppRegistry {
     readonly tokenPolicy: TokenPolicy = DEFAULT_TOKEN_POLICY,
   ) {}
 
-  async get(appId: string): Promise<AppKeys | null> {
+  get(appId: string): Promise<AppKeys | null> {
     const hit = this.cache.get(appId);
     const now = Date.now();
-    if (hit && hit.keys === null && hit.at > now) return null;
-    if (hit && hit.keys !== null && now - hit.at < VERSION_CHECK_MS) return hit.keys;
+    // A hit answers with the entry's own settled promise: every request asks, twice on a
+    // redirect, and an async method would make a promise each time.
+    if (hit && (hit.keys === null ? hit.at > now : now - hit.at < VERSION_CHECK_MS)) return hit.answer;
     return this.loads.run(appId, () => this.load(appId, hit));
   }
 
@@ -111,7 +114,7 @@ export class AppRegistry {
     }
     const keyring = await this.meta.getAppKeyring(appId);
     const keys = keyring ? buildKeys(keyring, this.verified) : null;
-    this.cache.set(appId, { keys, version: keyring?.version ?? -1, at: keys ? Date.now() : Date.now() + MISSING_TTL_MS });
+    this.cache.set(appId, { keys, version: keyring?.version ?? -1, at: keys ? Date.now() : Date.now() + MISSING_TTL_MS, answer: Promise.resolve(keys) });
     return keys;
   }
 

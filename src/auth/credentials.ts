@@ -39,17 +39,17 @@ export function isValidAppId(appId: string): boolean {
  * credential, so it must not hide the one in the query.
  */
 function credential(headers: Headers, query: Query, name: string): string | undefined {
-  const present = (v: string | undefined) => (v === undefined || v === '' ? undefined : v);
   return present(first(headers[name])) ?? present(first(query[name]));
 }
 
-async function resolveApp(registry: AppRegistry, headers: Headers, query: Query): Promise<AppKeys> {
+const present = (v: string | undefined) => (v === undefined || v === '' ? undefined : v);
+
+/** The app_id the request names, checked for form (not yet for existence). */
+function appIdOf(headers: Headers, query: Query): string {
   const appId = credential(headers, query, 'app_id');
   if (appId === undefined) throw badParam('app_id is required (header or query parameter)');
   if (!isValidAppId(appId)) throw new FerryError(Codes.APP_NOT_FOUND, 'app_id not found');
-  const keys = await registry.get(appId);
-  if (!keys) throw new FerryError(Codes.APP_NOT_FOUND, 'app_id not found');
-  return keys;
+  return appId;
 }
 
 interface TokenClaims {
@@ -141,19 +141,18 @@ export function principalOf(headers: Headers): Principal | undefined {
   return principals.get(headers);
 }
 
-export async function authenticate(
-  registry: AppRegistry,
-  headers: Headers,
-  query: Query,
-  options: AuthOptions = { actAs: { userId: true, groupId: true } },
-): Promise<Caller> {
-  const caller = await authenticateCaller(registry, headers, query, options);
+const ACT_AS_ANYONE: AuthOptions = { actAs: { userId: true, groupId: true } };
+
+export async function authenticate(registry: AppRegistry, headers: Headers, query: Query, options: AuthOptions = ACT_AS_ANYONE): Promise<Caller> {
+  const keys = await registry.get(appIdOf(headers, query));
+  if (!keys) throw new FerryError(Codes.APP_NOT_FOUND, 'app_id not found');
+  const caller = callerOf(registry, keys, headers, query, options);
   principals.set(headers, caller.principal);
   return caller;
 }
 
-async function authenticateCaller(registry: AppRegistry, headers: Headers, query: Query, options: AuthOptions): Promise<Caller> {
-  const keys = await resolveApp(registry, headers, query);
+/** Who the token (and user_id/group_id beside it) says the caller is, in the app of keys. */
+function callerOf(registry: AppRegistry, keys: AppKeys, headers: Headers, query: Query, options: AuthOptions): Caller {
   const token = credential(headers, query, 'access-token');
   if (token === undefined) throw new FerryError(Codes.NO_TOKEN, 'access-token is required (header or query parameter)');
   const claims = verifyToken(keys, token, registry.tokenPolicy);

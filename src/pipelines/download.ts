@@ -10,7 +10,7 @@ import { Codes, FerryError } from '../errors.ts';
 import type { Services } from '../services.ts';
 import { derivativeOf, originalOf, parseMediaRequest, resolveMedia, type MediaRequest } from './derivatives.ts';
 import { findAvatar, findChatFile, requireLive, requireReady, type ReadyFile } from './ready-file.ts';
-import { placeholderOutcome } from './placeholder.ts';
+import { placeholderOr } from './placeholder.ts';
 import { etagOf, isNotModified, linkName, rangeFor, safeFileHeaders, type Servable } from './servable.ts';
 import { headersOf, keepRedirect, keptRedirect, type RedirectTarget } from './download-caches.ts';
 
@@ -40,10 +40,12 @@ export async function runChatDownload(s: Services, req: DownloadRequest): Promis
   const caller = await authenticate(s.apps, req.headers, req.query);
   s.rateLimits.byUser('downloads', caller.principal.appId, caller.principal.userId);
   const media = parseMediaRequest(req.query);
-  return placeholderOutcome(media, async () => {
+  try {
     const { file } = await findChatFile(s, caller, first(req.query.file_sign));
-    return deliverMedia(s, req, file, media);
-  });
+    return await deliverMedia(s, req, file, media);
+  } catch (err) {
+    return placeholderOr(media, err);
+  }
 }
 
 /** GET/HEAD /file/download/avatar: avatars are public within their app. */
@@ -52,10 +54,12 @@ export async function runAvatarDownload(s: Services, req: DownloadRequest): Prom
   const caller = await authenticate(s.apps, req.headers, req.query, { actAs: { userId: false, groupId: false } });
   s.rateLimits.byUser('downloads', caller.principal.appId, caller.principal.userId);
   const media = parseMediaRequest(req.query);
-  return placeholderOutcome(media, async () => {
+  try {
     const file = await findAvatar(s, caller.principal.appId, first(req.query.object_name));
-    return deliverMedia(s, req, file, media);
-  });
+    return await deliverMedia(s, req, file, media);
+  } catch (err) {
+    return placeholderOr(media, err);
+  }
 }
 
 /**
@@ -115,16 +119,20 @@ async function deliver(
   file: Servable,
   opts: { mayRedirect: boolean; cacheControl: string },
 ): Promise<DownloadOutcome> {
-  const headers = { ...fileHeadersOf(s, file), 'cache-control': opts.cacheControl };
+  const headers: Record<string, string> = { ...fileHeadersOf(s, file), 'cache-control': opts.cacheControl };
   if (isNotModified(first(req.headers['if-none-match']), file)) return { kind: 'not-modified', headers };
   const range = rangeFor({ range: first(req.headers.range), ifRange: first(req.headers['if-range']) }, file);
   if (range === 'unsatisfiable') return { kind: 'unsatisfiable', size: file.size };
   if (req.method === 'GET' && opts.mayRedirect && s.config.download === 'redirect') return redirectFor(s, file);
-  const lengthHeaders: Record<string, string> = range
-    ? { 'content-range': `bytes ${range.start}-${range.end}/${file.size}`, 'content-length': String(range.end - range.start + 1) }
-    : { 'content-length': String(file.size) };
+  // headers is this request's own copy: the lengths go straight into it.
+  if (range) {
+    headers['content-range'] = `bytes ${range.start}-${range.end}/${file.size}`;
+    headers['content-length'] = String(range.end - range.start + 1);
+  } else {
+    headers['content-length'] = String(file.size);
+  }
   const body = req.method === 'HEAD' ? null : await openBody(s, file, range);
-  return { kind: 'bytes', status: range ? 206 : 200, headers: { ...headers, ...lengthHeaders }, body };
+  return { kind: 'bytes', status: range ? 206 : 200, headers, body };
 }
 
 /** safeFileHeaders, made once per stored object: they depend on its record alone. */

@@ -50,11 +50,11 @@ const OUTCOME_LABELS: Record<DownloadOutcome['kind'], DownloadOutcomeLabel> = {
   unsatisfiable: 'refused',
 };
 
-/** Run a download pipeline and write its outcome, counting both (metrics.ts: ferry_downloads_*). */
-async function measured(s: Services, endpoint: DownloadEndpoint, reply: FastifyReply, run: () => Promise<DownloadOutcome>): Promise<DownloadBody> {
+/** Wait for a download pipeline and write its outcome, counting both (metrics.ts: ferry_downloads_*). */
+async function measured(s: Services, endpoint: DownloadEndpoint, reply: FastifyReply, running: Promise<DownloadOutcome>): Promise<DownloadBody> {
   let outcome: DownloadOutcome;
   try {
-    outcome = await run();
+    outcome = await running;
   } catch (err) {
     // A FerryError is a refusal with a code; anything else (storage, missing bytes) is a failure.
     s.metrics.download(endpoint, err instanceof FerryError ? 'refused' : 'failed');
@@ -76,20 +76,20 @@ export async function downloadRoutes(fastify: FastifyInstance, opts: { services:
     method: ['GET', 'HEAD'],
     url: '/file/download/chat',
     schema: { querystring: chatDownloadQuery, headers: credentialHeaders },
-    handler: async (req, reply) => measured(s, 'chat', reply, () => runChatDownload(s, asRequest(req))),
+    handler: async (req, reply) => measured(s, 'chat', reply, runChatDownload(s, asRequest(req))),
   });
 
   app.route({
     method: ['GET', 'HEAD'],
     url: '/file/download/avatar',
     schema: { querystring: avatarDownloadQuery, headers: credentialHeaders },
-    handler: async (req, reply) => measured(s, 'avatar', reply, () => runAvatarDownload(s, asRequest(req))),
+    handler: async (req, reply) => measured(s, 'avatar', reply, runAvatarDownload(s, asRequest(req))),
   });
 
   app.route({
     method: ['GET', 'HEAD'],
     url: '/file/blob/:capability/:name',
     schema: { params: blobParams, querystring: mediaQuery },
-    handler: async (req, reply) => measured(s, 'blob', reply, () => runBlobDownload(s, asRequest(req), req.params.capability)),
+    handler: async (req, reply) => measured(s, 'blob', reply, runBlobDownload(s, asRequest(req), req.params.capability)),
   });
 }
