@@ -15,41 +15,56 @@ const BUSY_RETRY_MS = [10, 30, 60, 100, 200];
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * The store, every method wrapped once, up front: an object whose prototype is the store, with
+ * each method an own property (fields are read through the prototype). A Proxy did the same on
+ * every property read, and an async wrapper made a promise and a frame on every call: a
+ * download makes three of these calls.
+ */
 export function withTypedErrors(store: MetaStore): MetaStore {
-  const wrapped = new Map<PropertyKey, unknown>();
-  return new Proxy(store, {
-    get(target, prop, receiver) {
-      const value: unknown = Reflect.get(target, prop, receiver);
-      if (typeof value !== 'function' || prop === 'close') return value;
-      // A generator is not a promise: migrate-store reads it, and its errors reach the CLI as they are.
-      if (prop === 'exportRecords') return (value as () => unknown).bind(target);
-      let fn = wrapped.get(prop);
-      if (!fn) {
-        const method = value as (...args: unknown[]) => Promise<unknown>;
-        fn = async (...args: unknown[]) => {
-          for (let attempt = 0; ; attempt++) {
-            try {
-              return await method.apply(target, args);
-            } catch (err) {
-              const typed = asStorageError(err);
-              if (typed instanceof StorageError && typed.kind === 'busy' && attempt < BUSY_RETRY_MS.length) {
-                await sleep(BUSY_RETRY_MS[attempt]!);
-                continue;
-              }
-              if (typed instanceof StorageError && typed.kind === 'busy') {
-                throw new StorageError(`${typed.message} (still locked after ${BUSY_RETRY_MS.reduce((a, b) => a + b)} ms of retries)`, {
-                  cause: err,
-                  kind: 'busy',
-                  layer: 'database',
-                });
-              }
-              throw typed;
-            }
-          }
-        };
-        wrapped.set(prop, fn);
+  const typed = Object.create(store) as MetaStore;
+  for (const name of methodNames(store)) {
+    const method = (store as unknown as Record<string, (...args: unknown[]) => unknown>)[name]!;
+    // A generator is not a promise: migrate-store reads it, and its errors reach the CLI as they are.
+    const own = name === 'close' || name === 'exportRecords' ? method.bind(store) : retried(store, method);
+    Object.defineProperty(typed, name, { value: own });
+  }
+  return typed;
+}
+
+/** Every method of the store and its classes, but the constructor. */
+function methodNames(store: MetaStore): Set<string> {
+  const names = new Set<string>();
+  for (let o: object | null = store; o && o !== Object.prototype; o = Object.getPrototypeOf(o) as object | null) {
+    for (const name of Object.getOwnPropertyNames(o)) {
+      if (name !== 'constructor' && typeof (store as unknown as Record<string, unknown>)[name] === 'function') names.add(name);
+    }
+  }
+  return names;
+}
+
+function retried(target: MetaStore, method: (...args: unknown[]) => unknown): (...args: unknown[]) => Promise<unknown> {
+  const attempt = (args: unknown[], n: number): Promise<unknown> => {
+    let answer: Promise<unknown>;
+    try {
+      const r = method.apply(target, args);
+      answer = r instanceof Promise ? r : Promise.resolve(r);
+    } catch (err) {
+      answer = Promise.reject(err);
+    }
+    return answer.catch(async (err: unknown) => {
+      const typed = asStorageError(err);
+      if (!(typed instanceof StorageError && typed.kind === 'busy')) throw typed;
+      if (n < BUSY_RETRY_MS.length) {
+        await sleep(BUSY_RETRY_MS[n]!);
+        return attempt(args, n + 1);
       }
-      return fn;
-    },
-  });
+      throw new StorageError(`${typed.message} (still locked after ${BUSY_RETRY_MS.reduce((a, b) => a + b)} ms of retries)`, {
+        cause: err,
+        kind: 'busy',
+        layer: 'database',
+      });
+    });
+  };
+  return (...args: unknown[]) => attempt(args, 0);
 }
