@@ -5,7 +5,8 @@
 //
 // Labels never carry a raw URL, a file id or a user id: URLs hold tokens and signs, and ids
 // would make one series per user. Routes are labelled by their template (/file/slot/:slotId).
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
+import { SeriesCounter, SeriesHistogram } from './metric-series.ts';
 import type { StorageFailure, StorageLayer } from './storage-error.ts';
 import type { WorkQueue } from './primitives/work-queue.ts';
 
@@ -25,26 +26,27 @@ const ASK_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
 /** Seconds: a thumbnail takes tens of milliseconds, a video cover or voice conversion seconds. */
 const MEDIA_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
+/** The status label of each status class, made once rather than per request. */
+const STATUS_CLASSES = ['0xx', '1xx', '2xx', '3xx', '4xx', '5xx'];
+
 /** The metrics could not be gathered from every worker (one died mid-scrape, or did not answer). */
 export class MetricsUnavailableError extends Error {}
 
 export class FerryMetrics {
   readonly registry = new Registry();
 
-  // --- HTTP ---
-  private readonly requests = new Counter({
-    name: 'ferry_http_requests_total',
-    help: 'HTTP requests answered, by route template, method and status class (2xx, 3xx, 4xx, 5xx)',
-    labelNames: ['route', 'method', 'status'] as const,
-    registers: [this.registry],
-  });
-  private readonly requestSeconds = new Histogram({
-    name: 'ferry_http_request_duration_seconds',
-    help: 'Time from a request arriving to its answer being sent, by route template and method',
-    labelNames: ['route', 'method'] as const,
-    buckets: REQUEST_BUCKETS,
-    registers: [this.registry],
-  });
+  // --- HTTP (moved by every request: metric-series.ts, not prom-client's own types) ---
+  private readonly requests = this.hot(
+    new SeriesCounter('ferry_http_requests_total', 'HTTP requests answered, by route template, method and status class (2xx, 3xx, 4xx, 5xx)', ['route', 'method', 'status']),
+  );
+  private readonly requestSeconds = this.hot(
+    new SeriesHistogram(
+      'ferry_http_request_duration_seconds',
+      'Time from a request arriving to its answer being sent, by route template and method',
+      ['route', 'method'],
+      REQUEST_BUCKETS,
+    ),
+  );
 
   // --- uploads ---
   private readonly uploadFiles = new Counter({
@@ -60,19 +62,17 @@ export class FerryMetrics {
     registers: [this.registry],
   });
 
-  // --- downloads ---
-  private readonly downloads = new Counter({
-    name: 'ferry_downloads_total',
-    help: 'Download requests by endpoint and outcome: bytes (200/206), redirect (302), not_modified (304), refused (an error code or 416), failed (storage error)',
-    labelNames: ['endpoint', 'outcome'] as const,
-    registers: [this.registry],
-  });
-  private readonly downloadBytes = new Counter({
-    name: 'ferry_download_bytes_total',
-    help: 'Bytes of file bodies Ferry sent (redirected downloads are served by the store and not counted)',
-    labelNames: ['endpoint'] as const,
-    registers: [this.registry],
-  });
+  // --- downloads (moved by every download) ---
+  private readonly downloads = this.hot(
+    new SeriesCounter(
+      'ferry_downloads_total',
+      'Download requests by endpoint and outcome: bytes (200/206), redirect (302), not_modified (304), refused (an error code or 416), failed (storage error)',
+      ['endpoint', 'outcome'],
+    ),
+  );
+  private readonly downloadBytes = this.hot(
+    new SeriesCounter('ferry_download_bytes_total', 'Bytes of file bodies Ferry sent (redirected downloads are served by the store and not counted)', ['endpoint']),
+  );
 
   // --- derivatives (thumbnails, covers, voice conversion) ---
   private readonly derivatives = new Counter({
@@ -118,6 +118,12 @@ export class FerryMetrics {
     registers: [this.registry],
   });
 
+  /** Register a metric of metric-series.ts, which prom-client's registry reads like its own. */
+  private hot<M extends SeriesCounter | SeriesHistogram>(metric: M): M {
+    this.registry.registerMetric(metric as unknown as Metric);
+    return metric;
+  }
+
   /** the exposition text: this registry's, or every worker's together (cluster/cluster-metrics.ts) */
   private readonly gather: () => Promise<string>;
 
@@ -150,8 +156,8 @@ export class FerryMetrics {
 
   /** One answered request; route is the template, never the URL. */
   request(route: string, method: string, statusCode: number, seconds: number): void {
-    this.requests.inc({ route, method, status: `${Math.floor(statusCode / 100)}xx` });
-    this.requestSeconds.observe({ route, method }, seconds);
+    this.requests.add(1, route, method, STATUS_CLASSES[Math.floor(statusCode / 100)] ?? `${Math.floor(statusCode / 100)}xx`);
+    this.requestSeconds.observe(seconds, route, method);
   }
 
   uploadCompleted(fileType: string, bytes: number): void {
@@ -160,8 +166,8 @@ export class FerryMetrics {
   }
 
   download(endpoint: DownloadEndpoint, outcome: DownloadOutcomeLabel, bodyBytes = 0): void {
-    this.downloads.inc({ endpoint, outcome });
-    if (bodyBytes > 0) this.downloadBytes.inc({ endpoint }, bodyBytes);
+    this.downloads.add(1, endpoint, outcome);
+    if (bodyBytes > 0) this.downloadBytes.add(bodyBytes, endpoint);
   }
 
   derivative(kind: string, result: DerivativeResult, seconds?: number): void {
