@@ -48,6 +48,19 @@ export function firstValueQuery(text: string): Record<string, string> {
   return out;
 }
 
+/**
+ * Ajv's remarks go to Ferry's log, not the console. Its notice that `unicode` is deprecated is
+ * about the choice made above, on purpose, and is kept at debug.
+ */
+function ajvLogger(log: Services['log']) {
+  const text = (args: unknown[]) => args.map(String).join(' ');
+  return {
+    log: (...args: unknown[]) => log.debug(`ajv: ${text(args)}`),
+    warn: (...args: unknown[]) => (/^DEPRECATED: option unicode\b/.test(text(args)) ? log.debug : log.warn).call(log, `ajv: ${text(args)}`),
+    error: (...args: unknown[]) => log.error(`ajv: ${text(args)}`),
+  };
+}
+
 export async function buildApp(services: Services, adminKey: string): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: services.log as FastifyBaseLogger,
@@ -56,6 +69,12 @@ export async function buildApp(services: Services, adminKey: string): Promise<Fa
     requestIdHeader: false,
     genReqId: (req) => requestIdOf(req.headers['x-request-id']),
     routerOptions: { querystringParser: firstValueQuery, maxParamLength: 2048 },
+    // maxLength counts UTF-16 units (String.length), not code points: every limit here bounds
+    // what a client may send, and counting a surrogate pair as two only makes it stricter.
+    // Counting code points walks every character of every value: a download's token and
+    // file_sign, some 550 characters, cost 0.8 µs a request, about 3% of a 16 KiB download's
+    // rate (measured in alternating pairs). Ajv calls the option deprecated but keeps it.
+    ajv: { customOptions: { unicode: false, logger: ajvLogger(services.log) } },
     // Ferry streams bodies itself; this bounds only bodies parsed in memory (admin JSON).
     bodyLimit: 1024 * 1024,
     // Behind a reverse proxy, the client's address (rate limits per IP) is in X-Forwarded-For,

@@ -382,6 +382,8 @@ test('a value longer than its schema allows is 10002 naming the key and the limi
   assertRefused(await api(f.url, '/file/upload/forward', { file_sign: 'a'.repeat(8193), to_id: '1003' }, userA), 10002, /querystring\/file_sign .*8192 characters/);
   assertRefused(await api(f.url, '/file/upload/forward', { file_sign: sign, to_id: '1003', to_type: '12345' }, userA), 10002, /querystring\/to_type .*4 characters/);
   assertRefused(await api(f.url, '/file/upload/avatar/group', { group_id: '5'.repeat(41) }, adminA), 10002, /querystring\/group_id .*40 characters/);
+  // Limits count UTF-16 units: three emoji are six, over to_type's four.
+  assertRefused(await api(f.url, '/file/upload/chat', { file_type: 100, to_id: '1002', to_type: '\u{1F600}'.repeat(3) }, userA), 10002, /querystring\/to_type .*4 characters/);
   assertRefused(
     await api(f.url, '/file/upload/avatar/user', {}, { appId: appA.appId, token: 'a'.repeat(5000), asHeaders: true }),
     10002,
