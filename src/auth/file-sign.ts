@@ -31,7 +31,11 @@ export const refIdOf = (sign: SignClaims): string => sign.rid ?? sign.fid;
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
 export function mintSign(keys: AppKeys, claims: Omit<SignClaims, 'app'>): string {
-  return keys.sign({ app: keys.app.appId, ...claims });
+  // Written out rather than spread: two object spreads were a quarter of a sign's time.
+  const c: SignClaims = { app: keys.app.appId, fid: claims.fid, from_id: claims.from_id, to_id: claims.to_id, to_type: claims.to_type, ft: claims.ft };
+  if (claims.iat !== undefined) c.iat = claims.iat;
+  if (claims.rid !== undefined) c.rid = claims.rid;
+  return keys.sign(c);
 }
 
 const badSign = (why: string) => new FerryError(Codes.BAD_FILE_SIGN, `file_sign is invalid: ${why}`);
