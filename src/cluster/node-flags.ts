@@ -9,20 +9,10 @@
 // downloads ~3% fewer per second (19.8k against 20.4k), slots unchanged within noise. 2 MB
 // gave 161–192 MB but cost 10–15% of small requests once a process had run a while: more
 // objects outlive a young generation that small, and the old one collects them at greater cost.
-//
-// --single-threaded-gc: V8 collects with helper threads by default, made for a process that has
-// cores to spare. A serving process has about one (FERRY_WORKERS is the number of cores), and
-// helpers competing with it for that core cost more than they save. Measured in alternating
-// pinned pairs, both orders (geometric mean): slots +4.6%, streamed 16 KiB downloads +3.7%, the
-// 302 +3.5%. Big uploads wait on the disk, and helpers could use the idle core then: pinned, 5
-// alternating runs of (c) each way gave medians of 621 against 623 MiB/s, within the disk's
-// noise; unpinned, 2 runs of (c-cores) 603–650 against 676–730. 20 concurrent 100 MiB uploads
-// peaked at 159–179 MB. Finer V8 switches (no concurrent marking alone, and so on) are not a
-// supported set: one combination aborted the process in a garbage collection.
-export const SERVING_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=3', '--single-threaded-gc'];
+export const SERVING_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=3'];
 
-/** the flag's name: "--max-semi-space-size" of "--max-semi-space-size=3"; "--no-x" names "--x" */
-const nameOf = (flag: string) => flag.split('=')[0]!.replace(/_/g, '-').replace(/^--no-/, '--');
+/** the flag's name: "--max-semi-space-size" of "--max-semi-space-size=3" */
+const nameOf = (flag: string) => flag.split('=')[0]!.replace(/_/g, '-');
 
 /**
  * A worker's flags: the primary's own (the operator's), plus each serving flag the operator did

@@ -26,11 +26,9 @@ test("a worker gets the primary's flags plus the serving flags", () => {
 });
 
 test("the operator's own setting wins, on the command line or in NODE_OPTIONS, in either spelling", () => {
-  assert.deepEqual(workerExecArgv(['--max-semi-space-size=16']), ['--max-semi-space-size=16', '--single-threaded-gc']);
-  assert.deepEqual(workerExecArgv(['--max_semi_space_size=8']), ['--max_semi_space_size=8', '--single-threaded-gc']);
-  assert.deepEqual(workerExecArgv([], '--max-old-space-size=512  --max-semi-space-size=32'), ['--single-threaded-gc']);
-  assert.deepEqual(workerExecArgv(['--no-single-threaded-gc']), ['--no-single-threaded-gc', '--max-semi-space-size=3'], 'turned off by its --no- form');
-  assert.deepEqual(workerExecArgv(['--single_threaded_gc', '--max-semi-space-size=3']), ['--single_threaded_gc', '--max-semi-space-size=3']);
+  assert.deepEqual(workerExecArgv(['--max-semi-space-size=16']), ['--max-semi-space-size=16']);
+  assert.deepEqual(workerExecArgv(['--max_semi_space_size=8']), ['--max_semi_space_size=8']);
+  assert.deepEqual(workerExecArgv([], '--max-old-space-size=512  --max-semi-space-size=32'), []);
   assert.deepEqual(workerExecArgv([], '--max-old-space-size=512'), [...SERVING_NODE_FLAGS], 'other flags do not count');
 });
 
