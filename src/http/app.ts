@@ -48,16 +48,20 @@ export function firstValueQuery(text: string): Record<string, string> {
   return out;
 }
 
-/**
- * Ajv's remarks go to Ferry's log, not the console. Its notice that `unicode` is deprecated is
- * about the choice made above, on purpose, and is kept at debug.
- */
+/** Ajv's notice about the `unicode` option, which buildApp sets on purpose (see there). */
+const AJV_UNICODE_NOTICE = /^ajv: DEPRECATED: option unicode\b/;
+
+/** Ajv's remarks go to Ferry's log, not the console; its notice about our own choice at debug. */
 function ajvLogger(log: Services['log']) {
-  const text = (args: unknown[]) => args.map(String).join(' ');
+  const line = (args: unknown[]) => `ajv: ${args.map(String).join(' ')}`;
   return {
-    log: (...args: unknown[]) => log.debug(`ajv: ${text(args)}`),
-    warn: (...args: unknown[]) => (/^DEPRECATED: option unicode\b/.test(text(args)) ? log.debug : log.warn).call(log, `ajv: ${text(args)}`),
-    error: (...args: unknown[]) => log.error(`ajv: ${text(args)}`),
+    log: (...args: unknown[]) => log.debug(line(args)),
+    warn: (...args: unknown[]) => {
+      const text = line(args);
+      if (AJV_UNICODE_NOTICE.test(text)) log.debug(text);
+      else log.warn(text);
+    },
+    error: (...args: unknown[]) => log.error(line(args)),
   };
 }
 
