@@ -131,14 +131,19 @@ export interface AuthOptions {
 }
 
 /**
- * Who each request authenticated as, keyed by its headers object (one per request, gone with
+ * Who each request authenticated as, kept on its headers object (one per request, gone with
  * it): the access log names the app and user without every route handing the caller back.
+ * Under a symbol of this module's, which no header name can be, and which Object.keys and JSON
+ * never show. Not a WeakMap keyed by the headers: an entry per request is an ephemeron that
+ * every young-generation collection has to trace, and that cost an authenticated request about
+ * 0.7 µs (measured in alternating pairs, pinned as the benchmarks are).
  */
-const principals = new WeakMap<Headers, Principal>();
+const PRINCIPAL = Symbol('ferry.principal');
+type Marked = Headers & { [PRINCIPAL]?: Principal };
 
 /** The principal a request authenticated as, once authenticate() has accepted it. */
 export function principalOf(headers: Headers): Principal | undefined {
-  return principals.get(headers);
+  return (headers as Marked)[PRINCIPAL];
 }
 
 const ACT_AS_ANYONE: AuthOptions = { actAs: { userId: true, groupId: true } };
@@ -147,7 +152,7 @@ export async function authenticate(registry: AppRegistry, headers: Headers, quer
   const keys = await registry.get(appIdOf(headers, query));
   if (!keys) throw new FerryError(Codes.APP_NOT_FOUND, 'app_id not found');
   const caller = callerOf(registry, keys, headers, query, options);
-  principals.set(headers, caller.principal);
+  (headers as Marked)[PRINCIPAL] = caller.principal;
   return caller;
 }
 

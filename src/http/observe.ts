@@ -31,8 +31,9 @@ function whoOf(req: FastifyRequest): { app: string | undefined; user: string | u
 }
 
 export function observeRequests(app: FastifyInstance, s: Services): void {
-  app.addHook('onRequest', async (req, reply) => {
+  app.addHook('onRequest', (req, reply, done) => {
     reply.header('x-request-id', req.id);
+    done();
   });
 
   // Runs before the route's error handler (the envelope's, the admin API's): every storage
@@ -45,7 +46,9 @@ export function observeRequests(app: FastifyInstance, s: Services): void {
   app.addHook('onResponse', async (req, reply) => {
     const route = routeOf(req);
     s.metrics.request(route, req.method, reply.statusCode, reply.elapsedTime / 1000);
-    if (!s.config.accessLog || QUIET_ROUTES.has(route)) return;
+    // The line's fields are gathered only when it will be written: at warn and above, most
+    // requests log nothing.
+    if (!s.config.accessLog || QUIET_ROUTES.has(route) || !s.log.isLevelEnabled('info')) return;
     const { app: appId, user } = whoOf(req);
     req.log.info(
       { route, method: req.method, status: reply.statusCode, bytes: contentLength(reply), ms: Math.round(reply.elapsedTime * 10) / 10, app: appId, user },
