@@ -1,5 +1,6 @@
 // endOfTurn (src/primitives/turn-end.ts): settles after every callback of the current phase,
-// once per turn, and a later turn gets a promise of its own.
+// once per turn, and a later turn gets a promise of its own; what the end of a turn sets off
+// does not wait for another.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { endOfTurn } from '../../src/primitives/turn-end.ts';
@@ -28,6 +29,8 @@ test('one promise per turn, settled after the other callbacks of the phase', asy
 test('a later turn waits for its own end', async () => {
   const first = endOfTurn();
   await first;
+  // A timer's callback comes in a later turn than the check phase first settled in.
+  await new Promise((resolve) => setTimeout(resolve, 1));
   const second = endOfTurn();
   assert.notEqual(second, first);
   let settled = false;
@@ -36,4 +39,29 @@ test('a later turn waits for its own end', async () => {
   assert.equal(settled, false, 'not settled by a microtask');
   await second;
   assert.equal(settled, true);
+});
+
+test('what the end of a turn sets off is at the end of that turn too: it does not wait a turn more', async () => {
+  const order: string[] = [];
+  await new Promise<void>((resolve) => {
+    setImmediate(() => {
+      // A batch answered at the turn's end, whose callers then answer in turn (a few microtasks on).
+      void endOfTurn()
+        .then(() => Promise.resolve())
+        .then(() => {
+          // Queued now, this runs in the next turn's check phase.
+          setImmediate(() => {
+            order.push('next turn');
+            resolve();
+          });
+          void endOfTurn().then(() => order.push('answered in the same turn'));
+        });
+    });
+  });
+  assert.deepEqual(order, ['answered in the same turn', 'next turn']);
+  // And the turn after that has an end of its own again.
+  let settled = false;
+  void endOfTurn().then(() => (settled = true));
+  await Promise.resolve();
+  assert.equal(settled, false, 'a callback of a new turn waits for its end');
 });
