@@ -6,7 +6,9 @@
 // answered, the answers that then finish) is itself at the end of the turn: it is answered at
 // once rather than one whole turn later. That is what the second immediate marks: node drains
 // every microtask of one immediate before it runs the next, so `ending` is true exactly while
-// the first one's consequences run.
+// the first one's consequences run. So this is not a way to yield to I/O: work that waits for
+// the turn's end again and again from there runs on without a pause (nothing does: one batch
+// read per request, then its answer).
 
 let current: Promise<void> | null = null;
 let ending = false;
