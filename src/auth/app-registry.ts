@@ -90,6 +90,16 @@ export class AppRegistry {
     readonly tokenPolicy: TokenPolicy = DEFAULT_TOKEN_POLICY,
   ) {}
 
+  /**
+   * The app's keys when this node has them and needs no read to trust them (nearly every
+   * request): get() without the wait. undefined: ask get(), which reads them (or finds the app
+   * missing). See credentials.ts, authenticateNow, for why a hot path avoids the await.
+   */
+  known(appId: string, now = Date.now()): AppKeys | undefined {
+    const hit = this.cache.get(appId);
+    return hit?.keys && now - hit.at < VERSION_CHECK_MS ? hit.keys : undefined;
+  }
+
   get(appId: string): Promise<AppKeys | null> {
     const hit = this.cache.get(appId);
     const now = Date.now();

@@ -108,6 +108,11 @@ export interface ByteStore {
    * socket write instead of a stream's machinery. Optional.
    */
   readSmall?(key: string, range: ByteRange): Promise<Buffer>;
+  /**
+   * What readSmall would answer, when it is in memory already; undefined otherwise (then ask
+   * readSmall). Only a store that keeps bytes in memory has it (cached-store.ts). Optional.
+   */
+  cachedSmall?(key: string, range: ByteRange): Buffer | undefined;
   /** Size and type of the object at key, or null when there is none. */
   head(key: string): Promise<ObjectInfo | null>;
   delete(key: string): Promise<void>;

@@ -6,6 +6,9 @@ import type { Readable } from 'node:stream';
 import { LRUCache } from 'lru-cache';
 import type { ByteRange, ByteStore, DirectUploads, ObjectInfo, Presigner, StagedObject } from './byte-store.ts';
 
+/** One cached read: a key's range (its bytes never change under the key). */
+const cacheId = (key: string, range: ByteRange) => `${key}\u0000${range.start}-${range.end}`;
+
 export class CachedByteStore implements ByteStore {
   private readonly cache: LRUCache<string, Buffer>;
   /** cache ids per key, so deleting a key evicts every range of it that is held */
@@ -37,8 +40,12 @@ export class CachedByteStore implements ByteStore {
     return new CachedByteStore(store as ByteStore & { readSmall(key: string, range: ByteRange): Promise<Buffer> }, budgetBytes);
   }
 
+  cachedSmall(key: string, range: ByteRange): Buffer | undefined {
+    return this.cache.get(cacheId(key, range));
+  }
+
   async readSmall(key: string, range: ByteRange): Promise<Buffer> {
-    const id = `${key}\u0000${range.start}-${range.end}`;
+    const id = cacheId(key, range);
     const hit = this.cache.get(id);
     if (hit) return hit;
     const buf = await this.inner.readSmall(key, range);

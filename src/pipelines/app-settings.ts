@@ -161,6 +161,15 @@ export function quotaError(code: NonNullable<QuotaRoom['code']>): FerryError {
     : new FerryError(code, "this user's daily upload quota (quota.user_daily_bytes) is used up");
 }
 
+/**
+ * Whether the app has no quota, known without a read (this node holds its settings): a slot
+ * then has nothing to refuse it for. false says nothing: refuseSlotOverQuota decides.
+ */
+export function noQuotaToCheck(s: Pick<Services, 'settings'>, appId: string): boolean {
+  const quota = s.settings.get(appId)?.quota;
+  return quota !== undefined && quota.app_bytes === undefined && quota.user_daily_bytes === undefined;
+}
+
 /** A slot is refused when the quota leaves no byte at all. */
 export async function refuseSlotOverQuota(s: Services, appId: string, userId: string): Promise<void> {
   const room = await quotaRoom(s, appId, userId);

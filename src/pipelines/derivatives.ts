@@ -115,6 +115,14 @@ export function originalOf(file: ReadyFile): Servable {
   };
 }
 
+/**
+ * resolveMedia at once, when nothing needs making or looking up (the original, nearly every
+ * download); undefined otherwise, and then the caller awaits resolveMedia. Refuses as it does.
+ */
+export function resolveMediaNow(file: ReadyFile, m: MediaRequest): Resolved | undefined {
+  return planFor(file, m).kind === 'original' ? { kind: 'stored', file: originalOf(file) } : undefined;
+}
+
 export async function resolveMedia(s: Services, file: ReadyFile, m: MediaRequest): Promise<Resolved> {
   const plan = planFor(file, m);
   if (plan.kind === 'original') return { kind: 'stored', file: originalOf(file) };

@@ -5,7 +5,8 @@
 // test/integration/access.test.ts.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkCanRead, checkCanSendTo, checkCanSetGroupAvatar, type Conversation } from '../../src/access/rules.ts';
+import fc from 'fast-check';
+import { canReadAtOnce, canSendAtOnce, checkCanRead, checkCanSendTo, checkCanSetGroupAvatar, type Conversation, type GroupDirectory } from '../../src/access/rules.ts';
 import type { Principal } from '../../src/auth/credentials.ts';
 import { Codes, FerryError, type Code } from '../../src/errors.ts';
 import type { GroupRecord, MemberRole, MetaStore } from '../../src/meta/meta-store.ts';
@@ -191,5 +192,50 @@ describe('group avatars', () => {
   test('a group that does not exist is 20001, for everyone', async () => {
     const { meta } = world();
     for (const who of [user('2001'), admin(), groupAdmin('404')]) await refused(checkCanSetGroupAvatar(meta, who, '404'), Codes.GROUP_NOT_FOUND);
+  });
+});
+
+describe('answers given at once, without a lookup (the hot paths ask these first)', () => {
+  /** A directory that must not be asked: an answer given at once may not need one. */
+  const noLookups: GroupDirectory = {
+    getGroup: () => Promise.reject(new Error('looked up a group')),
+    getMemberRole: () => Promise.reject(new Error('looked up a member')),
+  };
+  const ids = fc.constantFrom('1001', '1002', '2001', '2003', '500', '600');
+  const principals = fc.oneof(
+    ids.map((id) => user(id)),
+    fc.constant(admin()),
+    fc.constantFrom('500', '600').map((g) => groupAdmin(g)),
+  );
+  const conversations = fc.record({ fromId: ids, toId: ids, toType: fc.constantFrom<1 | 2>(1, 2) });
+
+  test('canReadAtOnce: true only where checkCanRead allows without a lookup, and checkCanRead agrees with the full rules', async () => {
+    await fc.assert(
+      fc.asyncProperty(principals, conversations, async (who, conv) => {
+        const full = await checkCanRead(world().meta, who, conv).then(() => 'allowed', (err: unknown) => (err instanceof FerryError ? err.code : String(err)));
+        if (canReadAtOnce(who, conv)) {
+          assert.equal(full, 'allowed');
+          await checkCanRead(noLookups, who, conv);
+        } else {
+          // Then no read is allowed without a lookup: the rules look the group up, or refuse.
+          const atOnce = await checkCanRead(noLookups, who, conv).then(() => 'allowed', () => 'not at once');
+          assert.equal(atOnce, 'not at once');
+        }
+      }),
+    );
+  });
+
+  test('canSendAtOnce: true only where checkCanSendTo allows without a lookup', async () => {
+    await fc.assert(
+      fc.asyncProperty(principals, fc.constantFrom<1 | 2>(1, 2), ids, async (who, toType, toId) => {
+        if (!canSendAtOnce(who, toType)) {
+          const atOnce = await checkCanSendTo(noLookups, who, toType, toId).then(() => 'allowed', () => 'not at once');
+          assert.equal(atOnce, 'not at once');
+          return;
+        }
+        await checkCanSendTo(noLookups, who, toType, toId);
+        await checkCanSendTo(world().meta, who, toType, toId);
+      }),
+    );
   });
 });

@@ -86,3 +86,16 @@ test('a zero budget, or a store without small reads, is not wrapped', () => {
   const { readSmall: _omit, ...plain } = store;
   assert.equal(CachedByteStore.wrap(plain, 1 << 20), plain);
 });
+
+test('cachedSmall answers from memory only: nothing before a read, the same bytes after, nothing after a delete', async () => {
+  const store = fakeStore();
+  const cached = CachedByteStore.wrap(store, 1600);
+  assert.equal(cached.cachedSmall!('files/a', range(30)), undefined);
+  const read = await cached.readSmall!('files/a', range(30));
+  assert.equal(cached.cachedSmall!('files/a', range(30)), read);
+  assert.equal(cached.cachedSmall!('files/a', { start: 1, end: 29 }), undefined, 'another range is another entry');
+  assert.equal(store.reads, 1, 'cachedSmall never reads the store');
+  await cached.delete('files/a');
+  assert.equal(cached.cachedSmall!('files/a', range(30)), undefined);
+  assert.equal(store.reads, 1);
+});

@@ -4,8 +4,8 @@
 // Ferry's JWT library. The same over HTTP: test/integration/credentials.test.ts.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { authenticate, type AuthOptions, type Caller, type Headers, type Principal, type Query } from '../../src/auth/credentials.ts';
-import { AppRegistry } from '../../src/auth/app-registry.ts';
+import { authenticate, authenticateNow, type AuthOptions, type Caller, type Headers, type Principal, type Query } from '../../src/auth/credentials.ts';
+import { AppRegistry, VERSION_CHECK_MS } from '../../src/auth/app-registry.ts';
 import { Codes, FerryError, type Code } from '../../src/errors.ts';
 import type { AppRecord, MetaStore } from '../../src/meta/meta-store.ts';
 import { accessToken, decodeJwt, mintJwt, nowSeconds, withPayload } from '../helpers/jwt.ts';
@@ -213,4 +213,60 @@ describe('acting as someone else', () => {
     assert.deepEqual(await principal(inQuery(userToken('1001'), 'app1', { user_id: '1002', group_id: '500' }), options), { kind: 'user', appId: 'app1', userId: '1001' });
     assert.deepEqual(await principal(inQuery(adminToken('7'), 'app1', { user_id: '1002' }), options), { kind: 'admin', appId: 'app1', userId: '7' });
   });
+});
+
+describe('authenticateNow: authenticate() without the wait, once the app is known', () => {
+  const outcome = (run: () => Caller | undefined): unknown => {
+    try {
+      return run()?.principal;
+    } catch (err) {
+      return err instanceof FerryError ? { code: err.code, message: err.message } : err;
+    }
+  };
+
+  test('before the app is read it gives no answer; after, the same principal or refusal as authenticate()', async () => {
+    const reg = registry();
+    const cases: Array<[[Headers, Query], AuthOptions | undefined]> = [
+      [inQuery(userToken('1001')), undefined],
+      [inHeaders(adminToken('7'), 'app1', { user_id: '1002' }), undefined],
+      [inQuery(adminToken('7'), 'app1', { group_id: '500' }), undefined],
+      [inQuery(adminToken('7'), 'app1', { group_id: '500' }), { actAs: { userId: true, groupId: false } }],
+      [inQuery(userToken('1001'), 'app1', { user_id: '1002' }), undefined],
+      [inQuery(userToken('1001', 'app2')), undefined],
+      [inQuery('not.a.token'), undefined],
+      [[{ app_id: 'app1' }, {}], undefined],
+    ];
+    assert.equal(authenticateNow(reg, ...inQuery(userToken('1001'))), undefined, 'nothing known yet');
+    await authenticate(reg, ...inQuery(userToken('1001')));
+    for (const [[headers, query], options] of cases) {
+      const slow = await authenticate(reg, headers, query, options).then(
+        (c) => c.principal,
+        (err: unknown) => (err instanceof FerryError ? { code: err.code, message: err.message } : err),
+      );
+      assert.deepEqual(outcome(() => authenticateNow(reg, headers, query, options)), slow, JSON.stringify(query));
+    }
+  });
+
+  test('an app that does not exist is never known: authenticate() reads and refuses it (10005)', async () => {
+    const reg = registry();
+    await assert.rejects(authenticate(reg, ...inQuery(userToken('1001'), 'nosuchapp')), (err) => err instanceof FerryError && err.code === Codes.APP_NOT_FOUND);
+    assert.equal(authenticateNow(reg, ...inQuery(userToken('1001'), 'nosuchapp')), undefined);
+  });
+
+  test('a forgotten app (its keys changed) is not known until it is read again', async () => {
+    const reg = registry();
+    await authenticate(reg, ...inQuery(userToken('1001')));
+    assert.equal(authenticateNow(reg, ...inQuery(userToken('1001')))?.principal.userId, '1001');
+    reg.forget('app1');
+    assert.equal(authenticateNow(reg, ...inQuery(userToken('1001'))), undefined);
+  });
+});
+
+test('the registry knows an app only while its keys need no version check: past it, get() must check again', async () => {
+  const reg = registry();
+  const keys = await reg.get('app1');
+  const now = Date.now();
+  assert.equal(reg.known('app1', now), keys);
+  assert.equal(reg.known('app1', now + VERSION_CHECK_MS + 10), undefined, 'a key rotation on another node is seen within the check interval');
+  assert.equal(reg.known('app2', now), undefined);
 });
