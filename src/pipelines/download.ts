@@ -3,12 +3,12 @@
 // for http/ to write: not modified, a redirect (to the store, to the external image service, or
 // to Ferry's own signed blob URL), the bytes (whole or a range), or a range it cannot satisfy.
 import type { Readable } from 'node:stream';
-import { authenticate, type Headers, type Query } from '../auth/credentials.ts';
+import { authenticate, authenticateNow, type Headers, type Query } from '../auth/credentials.ts';
 import { mintBlobCapability, readBlobCapability, verifyBlobCapability, windowedExpiry } from '../auth/blob-capability.ts';
 import { ObjectNotFoundError, SMALL_READ_BYTES, type ByteRange } from '../bytes/byte-store.ts';
 import { Codes, FerryError } from '../errors.ts';
 import type { Services } from '../services.ts';
-import { derivativeOf, originalOf, parseMediaRequest, resolveMedia, type MediaRequest } from './derivatives.ts';
+import { derivativeOf, originalOf, parseMediaRequest, resolveMedia, resolveMediaNow, type MediaRequest } from './derivatives.ts';
 import { findAvatar, findChatFile, requireLive, requireReady, type ReadyFile } from './ready-file.ts';
 import { placeholderOr } from './placeholder.ts';
 import { etagOf, isNotModified, linkName, rangeFor, safeFileHeaders, type Servable } from './servable.ts';
@@ -37,7 +37,9 @@ const MAX_OBJECT_CACHE_S = 86400;
 /** GET/HEAD /file/download/chat */
 export async function runChatDownload(s: Services, req: DownloadRequest): Promise<DownloadOutcome> {
   s.rateLimits.byIp('downloads', req.ip);
-  const caller = await authenticate(s.apps, req.headers, req.query);
+  // Each "…Now ?? await …" below answers at once from what this node has at hand, and waits
+  // only when it must read first (credentials.ts, authenticateNow, says why).
+  const caller = authenticateNow(s.apps, req.headers, req.query) ?? (await authenticate(s.apps, req.headers, req.query));
   s.rateLimits.byUser('downloads', caller.principal.appId, caller.principal.userId);
   const media = parseMediaRequest(req.query);
   try {
@@ -51,7 +53,8 @@ export async function runChatDownload(s: Services, req: DownloadRequest): Promis
 /** GET/HEAD /file/download/avatar: avatars are public within their app. */
 export async function runAvatarDownload(s: Services, req: DownloadRequest): Promise<DownloadOutcome> {
   s.rateLimits.byIp('downloads', req.ip);
-  const caller = await authenticate(s.apps, req.headers, req.query, { actAs: { userId: false, groupId: false } });
+  const asItself = { actAs: { userId: false, groupId: false } };
+  const caller = authenticateNow(s.apps, req.headers, req.query, asItself) ?? (await authenticate(s.apps, req.headers, req.query, asItself));
   s.rateLimits.byUser('downloads', caller.principal.appId, caller.principal.userId);
   const media = parseMediaRequest(req.query);
   try {
@@ -71,7 +74,7 @@ export async function runBlobDownload(s: Services, req: DownloadRequest, capabil
   // No user here: the capability is the only credential, so only the address is counted.
   s.rateLimits.byIp('downloads', req.ip);
   const claimed = readBlobCapability(capability);
-  const keys = await s.apps.get(claimed.appId);
+  const keys = s.apps.known(claimed.appId) ?? (await s.apps.get(claimed.appId));
   if (!keys) throw new FerryError(Codes.BAD_LINK, 'download link is invalid (tampered, or of another file)');
   // The same blob URL is fetched again and again (every client a redirect sent there): its
   // HMAC is checked once a minute per process at most, and never trusted past its expiry.
@@ -83,21 +86,20 @@ export async function runBlobDownload(s: Services, req: DownloadRequest, capabil
   const [record, state] = await Promise.all([s.meta.getFile(cap.appId, cap.fileId), s.meta.getFileState(cap.appId, cap.fileId)]);
   requireLive(state);
   const file = requireReady(record);
-  const servable = await storedObject(s, file, cap.variant);
+  const servable = cap.variant === null ? originalOf(file) : await storedObject(s, file, cap.variant);
   const maxAge = Math.min(MAX_OBJECT_CACHE_S, Math.max(0, cap.expiresAt - Math.floor(Date.now() / 1000)));
   return deliver(s, req, servable, { mayRedirect: false, cacheControl: `private, max-age=${maxAge}` });
 }
 
-/** The original (variant null) or a derivative that has been made already. */
-async function storedObject(s: Services, file: ReadyFile, variant: string | null): Promise<Servable> {
-  if (variant === null) return originalOf(file);
+/** A derivative that has been made already. */
+async function storedObject(s: Services, file: ReadyFile, variant: string): Promise<Servable> {
   const d = await s.meta.getDerivative(file.id, variant);
   if (!d) throw new FerryError(Codes.NOT_FOUND, 'file not found');
   return derivativeOf(file, d);
 }
 
 async function deliverMedia(s: Services, req: DownloadRequest, file: ReadyFile, media: MediaRequest): Promise<DownloadOutcome> {
-  const target = await resolveMedia(s, file, media);
+  const target = resolveMediaNow(file, media) ?? (await resolveMedia(s, file, media));
   if (target.kind === 'external') {
     // Cached no longer than the same URL comes back: a browser never holds one past its expiry.
     const maxAge = Math.max(0, Math.floor((target.reusableUntil - Date.now()) / 1000));
@@ -131,7 +133,7 @@ async function deliver(
   } else {
     headers['content-length'] = String(file.size);
   }
-  const body = req.method === 'HEAD' ? null : await openBody(s, file, range);
+  const body = req.method === 'HEAD' ? null : (cachedBody(s, file, range) ?? (await openBody(s, file, range)));
   return { kind: 'bytes', status: range ? 206 : 200, headers, body };
 }
 
@@ -140,10 +142,21 @@ function fileHeadersOf(s: Services, file: Servable): Readonly<Record<string, str
   return headersOf(s.downloadCaches, file, safeFileHeaders);
 }
 
+/** The bytes asked for, whole or one range. */
+const wanted = (file: Servable, range: ByteRange | null): ByteRange => range ?? { start: 0, end: file.size - 1 };
+/** Small reads come in one buffer (readSmall), and may be in memory already (cachedSmall). */
+const isSmall = (file: Servable, want: ByteRange) => file.size > 0 && want.end - want.start < SMALL_READ_BYTES;
+
+/** The body at once, when the store holds these bytes in memory (small, hot files); else undefined. */
+function cachedBody(s: Services, file: Servable, range: ByteRange | null): Buffer | undefined {
+  const want = wanted(file, range);
+  return s.bytes.cachedSmall && isSmall(file, want) ? s.bytes.cachedSmall(file.storageKey, want) : undefined;
+}
+
 async function openBody(s: Services, file: Servable, range: ByteRange | null): Promise<Readable | Buffer> {
-  const want = range ?? { start: 0, end: file.size - 1 };
+  const want = wanted(file, range);
   try {
-    if (s.bytes.readSmall && file.size > 0 && want.end - want.start < SMALL_READ_BYTES) return await s.bytes.readSmall(file.storageKey, want);
+    if (s.bytes.readSmall && isSmall(file, want)) return await s.bytes.readSmall(file.storageKey, want);
     return await s.bytes.read(file.storageKey, range ?? undefined);
   } catch (err) {
     // A delete that landed between the check and the read: say so, rather than "storage error".
@@ -173,7 +186,7 @@ async function redirectFor(s: Services, file: Servable): Promise<DownloadOutcome
 async function reusableLocation(s: Services, file: Servable): Promise<{ location: string; reusableUntilMs: number }> {
   const now = Date.now();
   const presigner = s.bytes.presigner;
-  const keys = presigner ? null : await s.apps.get(file.appId);
+  const keys = presigner ? null : (s.apps.known(file.appId) ?? (await s.apps.get(file.appId)));
   const window = presigner ? null : windowedExpiry(s.config.blobUrlTtlSeconds, now);
   const windowTag = window?.expiresAt ?? 'presigned';
   const hit = keptRedirect(s.downloadCaches, file, windowTag, keys, now);

@@ -1,7 +1,7 @@
 // GET /file/upload/chat, /file/upload/avatar/user, /file/upload/avatar/group: hand out slots.
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { authenticate, type AuthOptions, type Caller, type Headers, type Query } from '../../auth/credentials.ts';
+import { authenticate, authenticateNow, type AuthOptions, type Caller, type Headers, type Query } from '../../auth/credentials.ts';
 import { parseFileType, parseToType } from '../../file-types.ts';
 import { parseId } from '../../ids.ts';
 import { issueAvatarSlot, issueChatSlot } from '../../pipelines/slots.ts';
@@ -30,7 +30,7 @@ export async function uploadSlotRoutes(fastify: FastifyInstance, opts: { service
   // Per IP before credentials are checked (a flood of bad tokens counts), per user after.
   const admitted = async (req: { ip: string; headers: Headers; query: Query }, options?: AuthOptions): Promise<Caller> => {
     s.rateLimits.byIp('slots', req.ip);
-    const caller = await authenticate(s.apps, req.headers, req.query, options);
+    const caller = authenticateNow(s.apps, req.headers, req.query, options) ?? (await authenticate(s.apps, req.headers, req.query, options));
     s.rateLimits.byUser('slots', caller.principal.appId, caller.principal.userId);
     return caller;
   };
