@@ -50,11 +50,13 @@ export async function runChatDownload(s: Services, req: DownloadRequest): Promis
   }
 }
 
+/** Avatars are read as the token's own user: user_id and group_id mean nothing here. */
+const NO_ACTING_AS = { actAs: { userId: false, groupId: false } } as const;
+
 /** GET/HEAD /file/download/avatar: avatars are public within their app. */
 export async function runAvatarDownload(s: Services, req: DownloadRequest): Promise<DownloadOutcome> {
   s.rateLimits.byIp('downloads', req.ip);
-  const asItself = { actAs: { userId: false, groupId: false } };
-  const caller = authenticateNow(s.apps, req.headers, req.query, asItself) ?? (await authenticate(s.apps, req.headers, req.query, asItself));
+  const caller = authenticateNow(s.apps, req.headers, req.query, NO_ACTING_AS) ?? (await authenticate(s.apps, req.headers, req.query, NO_ACTING_AS));
   s.rateLimits.byUser('downloads', caller.principal.appId, caller.principal.userId);
   const media = parseMediaRequest(req.query);
   try {
