@@ -23,6 +23,11 @@ export interface SignClaims {
    * sign, whose reference has the file's id, and on every sign minted before references existed.
    */
   rid?: string;
+  /**
+   * on the sign an upload slot hands out: its commitment to the slot's secret and terms
+   * (slot-capability.ts). Downloads ignore it.
+   */
+  sc?: string;
 }
 
 /** The reference a sign names (see SignClaims.rid). */
@@ -31,7 +36,7 @@ export const refIdOf = (sign: SignClaims): string => sign.rid ?? sign.fid;
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
 /** The claims mintSign writes out one by one. */
-type WrittenOut = 'app' | 'fid' | 'from_id' | 'to_id' | 'to_type' | 'ft' | 'iat' | 'rid';
+type WrittenOut = 'app' | 'fid' | 'from_id' | 'to_id' | 'to_type' | 'ft' | 'iat' | 'rid' | 'sc';
 type Assert<T extends true> = T;
 /** Compiles only while mintSign writes every field of SignClaims: a new one must be added there. */
 export type MintSignWritesEveryClaim = Assert<[Exclude<keyof SignClaims, WrittenOut>] extends [never] ? true : false>;
@@ -41,6 +46,7 @@ export function mintSign(keys: AppKeys, claims: Omit<SignClaims, 'app'>): string
   const c: SignClaims = { app: keys.app.appId, fid: claims.fid, from_id: claims.from_id, to_id: claims.to_id, to_type: claims.to_type, ft: claims.ft };
   if (claims.iat !== undefined) c.iat = claims.iat;
   if (claims.rid !== undefined) c.rid = claims.rid;
+  if (claims.sc !== undefined) c.sc = claims.sc;
   return keys.sign(c);
 }
 

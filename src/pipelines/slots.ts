@@ -11,10 +11,10 @@ import type { FileTypeInfo, ToType } from '../file-types.ts';
 import type { FileKind, FileRecord } from '../meta/meta-store.ts';
 import type { Services } from '../services.ts';
 import { directUploadUrl, takesDirectUploads } from './direct-upload.ts';
-import { mintSlotCapability, type SlotClaims } from '../auth/slot-capability.ts';
+import { newSlotSecret, slotCapability, type SlotClaims } from '../auth/slot-capability.ts';
 import { noQuotaToCheck, refuseSlotOverQuota } from './app-settings.ts';
 
-interface UploadSlot {
+export interface UploadSlot {
   upload_url: string;
   /** PUT: a direct upload into the bucket (apps in FERRY_S3_DIRECT_UPLOAD_APPS) */
   upload_method: 'POST' | 'PUT';
@@ -77,15 +77,10 @@ export async function issueChatSlot(
     return slotAnswer(s, file, s.urls.chatDownload(sign));
   }
   const fileId = newId(16);
-  const capability = mintSlotCapability(caller.keys.app.signKey, {
-    appId: who.appId,
-    fileId,
-    ...fields,
-    maxBytes: s.config.limits[req.type.limit],
-    expiresAt: Date.now() + s.config.slotTtlSeconds * 1000,
-  });
-  const sign = mintSign(caller.keys, { fid: fileId, from_id: from, to_id: req.toId, to_type: req.toType, ft: req.type.code });
-  return { upload_url: s.urls.upload(capability), upload_method: 'POST', oss_body_param: {}, download_url: s.urls.chatDownload(sign) };
+  const terms = { expiresAt: Date.now() + s.config.slotTtlSeconds * 1000, maxBytes: s.config.limits[req.type.limit] };
+  const { nonce, sc } = newSlotSecret(terms);
+  const sign = mintSign(caller.keys, { fid: fileId, from_id: from, to_id: req.toId, to_type: req.toType, ft: req.type.code, sc });
+  return { upload_url: s.urls.upload(slotCapability(sign, terms, nonce)), upload_method: 'POST', oss_body_param: {}, download_url: s.urls.chatDownload(sign) };
 }
 
 /** The record a capability slot's upload claims: what the slot would have written, made now. */

@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { startTestFerry, type TestFerry } from '../helpers/ferry.ts';
 import { chatSlot, getJson, postMultipart, putRaw, withCreds, type Creds, type Slot } from '../helpers/client.ts';
 import { signClaims, signOf } from '../helpers/jwt.ts';
-import { mintSlotCapability, readSlotCapability } from '../../src/auth/slot-capability.ts';
+import { newSlotSecret, readSlotCapability, SLOT_CAPABILITY } from '../../src/auth/slot-capability.ts';
+import { capabilityFileId, reminted as remintedWith } from '../helpers/capability.ts';
 
 let f: TestFerry;
 let appId: string;
@@ -42,18 +43,17 @@ async function assertNoPartialFile(): Promise<void> {
   assert.deepEqual(files.filter((r) => r.status === 'uploading'), [], 'no claim left behind');
 }
 
-/** The capability's claims re-signed with the app's key: what only Ferry can make. */
-async function reminted(s: Slot, change: Partial<ReturnType<typeof readSlotCapability>>): Promise<string> {
-  const signKey = (await f.ferry.services.meta.getApp(appId))!.signKey;
-  const { payload: _p, mac: _m, ...claims } = readSlotCapability(capabilityOf(s));
-  return mintSlotCapability(signKey, { ...claims, ...change });
+/** The capability with other terms, re-signed with the app's key: what only Ferry can make. */
+async function reminted(s: Slot, change: { expiresAt?: number; maxBytes?: number }): Promise<string> {
+  return remintedWith((await f.ferry.services.apps.get(appId))!, capabilityOf(s), change);
 }
 
 test('handing out a slot writes no record; the download before the upload says 60002', async () => {
   const before = (await f.inspect.files()).length;
   const s = await slot();
   assert.equal(s.upload_method, 'POST');
-  assert.match(capabilityOf(s), /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43}$/);
+  assert.match(capabilityOf(s), SLOT_CAPABILITY);
+  assert.ok(capabilityOf(s).startsWith(`${signOf(s.download_url)}.`), 'the capability is the download_url\'s sign and the slot\'s secret');
   assert.equal((await f.inspect.files()).length, before, 'no record for a slot');
   assert.equal(await downloadCode(s), 60002);
   assert.equal(await downloadCode(s, creds), 60002, 'the sender too');
@@ -81,34 +81,62 @@ test('an expired capability is refused with 60005 and writes nothing', async () 
   const up = await putRaw(withCapability(s, expired), Buffer.from('too late'));
   assert.equal(up.body.code, 60005);
   assert.match(String(up.body.message), /expired/);
-  const fid = readSlotCapability(expired).fileId;
+  const fid = capabilityFileId(expired);
   assert.ok(!(await f.inspect.files()).some((r) => r.id === fid), 'no record');
   await assertNoPartialFile();
 });
 
-test('a tampered or foreign capability is refused with 60005 and writes nothing', async () => {
+test('a tampered or foreign capability, or a download_url made into one, is refused with 60005 and writes nothing', async () => {
   const s = await slot();
   const cap = capabilityOf(s);
-  const [payload, mac] = cap.split('.') as [string, string];
-  const claims = readSlotCapability(cap);
-  // Another conversation, a bigger limit, a later expiry: same MAC, so refused.
-  const forgedClaims = Buffer.from(
-    JSON.stringify([1, claims.appId, claims.fileId, 'chat', 100, '1001', '9999', 1, claims.maxBytes, claims.expiresAt]),
-  ).toString('base64url');
-  const flipped = (mac[0] === 'A' ? 'B' : 'A') + mac.slice(1);
+  const [header, payload, mac, expiresAt, maxBytes, nonce] = cap.split('.') as [string, string, string, string, string, string];
+  const sign = `${header}.${payload}.${mac}`;
+  const fid = capabilityFileId(cap);
+  const keys = (await f.ferry.services.apps.get(appId))!;
+  const claims = readSlotCapability(cap).claims;
+  // Another conversation under the same MAC.
+  const otherPayload = Buffer.from(JSON.stringify({ ...claims, to_id: '9999' })).toString('base64url');
+  const flip = (text: string) => (text[0] === 'A' ? 'B' : 'A') + text.slice(1);
+  // The right claims and commitment signed by another app's key.
   const other = await f.createApp('slots-other');
-  const otherSignKey = (await f.ferry.services.meta.getApp(other.appId))!.signKey;
-  const { payload: _p, mac: _m, ...plain } = claims;
-  const withOtherKey = mintSlotCapability(otherSignKey, plain);
-  for (const bad of [`${forgedClaims}.${mac}`, `${payload}.${flipped}`, withOtherKey, `${payload}.${mac.slice(0, 42)}`, `${payload}x.${mac}`]) {
+  const otherKeys = (await f.ferry.services.apps.get(other.appId))!;
+  const otherSign = otherKeys.sign({ ...claims, app: appId });
+  // Whoever holds only the download_url knows the sign, not the nonce: every guess fails.
+  const guessed = newSlotSecret({ expiresAt: Number(expiresAt), maxBytes: Number(maxBytes) }).nonce;
+  // A sign without a commitment (as every forward's is), with this slot's secret.
+  const { sc: _sc, ...noCommitment } = claims;
+  const uncommitted = keys.sign(noCommitment);
+  const later = String(Number(expiresAt) + 3_600_000);
+  const bigger = String(Number(maxBytes) * 2);
+  for (const bad of [
+    `${header}.${otherPayload}.${mac}.${expiresAt}.${maxBytes}.${nonce}`,
+    `${header}.${payload}.${flip(mac)}.${expiresAt}.${maxBytes}.${nonce}`,
+    `${otherSign}.${expiresAt}.${maxBytes}.${nonce}`,
+    `${sign}.${expiresAt}.${maxBytes}.${guessed}`,
+    `${sign}.${later}.${maxBytes}.${nonce}`,
+    `${sign}.${expiresAt}.${bigger}.${nonce}`,
+    `${uncommitted}.${expiresAt}.${maxBytes}.${nonce}`,
+    `${sign}.${expiresAt}.${maxBytes}.${flip(nonce)}`,
+    `${sign}.${expiresAt}.${maxBytes}.${nonce.slice(0, 21)}`,
+    `${sign}.${expiresAt}.${maxBytes}`,
+  ]) {
     const up = await postMultipart(withCapability(s, bad), Buffer.from('forged'));
     assert.equal(up.body.code, 60005, bad);
     assert.equal(up.body.message, 'upload slot not found: ask for a new one');
   }
-  assert.ok(!(await f.inspect.files()).some((r) => r.id === claims.fileId), 'no record');
+  assert.ok(!(await f.inspect.files()).some((r) => r.id === fid), 'no record');
   await assertNoPartialFile();
   // The real one still works.
   assert.equal((await putRaw(s.upload_url, Buffer.from('genuine'))).body.code, 200);
+});
+
+test('the limit a capability carries holds: re-signed with a smaller one, a bigger upload is refused', async () => {
+  // The limit travels in the capability: what the slot said when it was handed out is what holds.
+  const s = await slot();
+  const small = withCapability(s, await reminted(s, { maxBytes: 1000 }));
+  const up = await putRaw(small, Buffer.alloc(1001, 1));
+  assert.equal(up.body.code, 60003);
+  assert.equal((await putRaw(small, Buffer.alloc(1000, 1))).body.code, 200);
 });
 
 test('a capability whose file was uploaded and then deleted is refused with 60006', async () => {
@@ -124,7 +152,7 @@ test('a capability whose file was uploaded and then deleted is refused with 6000
 
 test('a refused upload drops its claim: the download still says 60002 and the slot takes a retry', async () => {
   const s = await slot();
-  const fid = readSlotCapability(capabilityOf(s)).fileId;
+  const fid = capabilityFileId(capabilityOf(s));
   const refused = await postMultipart(s.upload_url, Buffer.alloc(0));
   assert.equal(refused.body.code, 60008);
   assert.ok(!(await f.inspect.files()).some((r) => r.id === fid), 'the claim is gone');

@@ -13,7 +13,7 @@ import { startTestFerry, type TestFerry } from '../helpers/ferry.ts';
 import { inspectFerry, type FileRow, type Inspector } from '../helpers/inspect.ts';
 import { api, chatSlot, getJson, postMultipart, putRaw, withCreds, type Creds, type Envelope, type Slot } from '../helpers/client.ts';
 import { eventually } from '../helpers/eventually.ts';
-import { mintSlotCapability, readSlotCapability } from '../../src/auth/slot-capability.ts';
+import { capabilityFileId, reminted, withCapability } from '../helpers/capability.ts';
 
 // ---- real small media, made the way the brief's clients would produce them ----
 
@@ -61,9 +61,8 @@ const isCapability = (slot: Slot) => slotIdOf(slot).includes('.');
 
 /** The same slot's capability with another expiry, signed with the app's own key (as Ferry would). */
 async function withExpiry(f: TestFerry, appId: string, slot: Slot, at: number): Promise<string> {
-  const signKey = (await f.ferry.services.meta.getApp(appId))!.signKey;
-  const { payload: _p, mac: _m, ...claims } = readSlotCapability(slotIdOf(slot));
-  return slot.upload_url.slice(0, slot.upload_url.lastIndexOf('/') + 1) + mintSlotCapability(signKey, { ...claims, expiresAt: at });
+  const keys = (await f.ferry.services.apps.get(appId))!;
+  return withCapability(slot.upload_url, reminted(keys, slotIdOf(slot), { expiresAt: at }));
 }
 
 /** Objects that no ready record accounts for (partial or orphaned bytes). */
@@ -397,7 +396,7 @@ describe('uploads with default limits', () => {
     assert.equal(up.status, 200);
     assert.equal(up.body.code, 60005);
     assert.equal(up.body.message, 'upload slot has expired: ask for a new one');
-    const fileId = readSlotCapability(slotIdOf(s)).fileId;
+    const fileId = capabilityFileId(slotIdOf(s));
     assert.ok(!(await stores(f).files()).some((r) => r.id === fileId), 'no record written');
     assert.deepEqual(await stores(f).stagedUploads(), []);
     assert.equal((await getJson(withCreds(s.download_url, creds))).body.code, 60002);
