@@ -1,5 +1,6 @@
 // Ferry's settings come from the environment only. The names in the first block are the
 // operator's contract (design brief) and must keep working; the rest are Ferry's own.
+import { URL_CHARACTERS } from './public-urls.ts';
 import os from 'node:os';
 import path from 'node:path';
 import { defaultDataDir } from './data-dir.ts';
@@ -205,6 +206,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
   // Clients append paths to the API base by concatenation; it must never end with "/".
   publicUrl = publicUrl.replace(/\/+$/, '');
   if (!/^https?:\/\/[^/]+/.test(publicUrl)) throw new ConfigError(`FERRY_PUBLIC_URL must be an http(s) URL, got "${publicUrl}"`);
+  if (!URL_CHARACTERS.test(publicUrl)) {
+    throw new ConfigError(`FERRY_PUBLIC_URL must be made of URL characters only (percent-encode the rest; an international domain name in its xn-- form), got ${JSON.stringify(publicUrl)}`);
+  }
   const store = env.FERRY_STORE || undefined;
   if (store !== undefined && !/^s3:\/\/[^/]+$/.test(store)) {
     throw new ConfigError(`FERRY_STORE must be unset (local disk) or s3://BUCKET, got "${store}"`);

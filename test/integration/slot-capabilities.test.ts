@@ -59,6 +59,25 @@ test('handing out a slot writes no record; the download before the upload says 6
   assert.equal(await downloadCode(s, creds), 60002, 'the sender too');
 });
 
+test('the answer is JSON with its content type, as JSON.stringify would write it; a refusal keeps the envelope', async () => {
+  const query = (q: Record<string, string>) => `${f.url}/file/upload/chat?${new URLSearchParams({ app_id: appId, 'access-token': creds.token!, ...q })}`;
+  const res = await fetch(query({ file_type: '100', to_id: '1002' }));
+  assert.equal(res.headers.get('content-type'), 'application/json; charset=utf-8');
+  const text = await res.text();
+  const answer = JSON.parse(text) as { code: number; message: null; data: Slot };
+  assert.equal(text, JSON.stringify(answer));
+  assert.deepEqual(Object.keys(answer), ['code', 'message', 'data']);
+  assert.deepEqual(Object.keys(answer.data), ['upload_url', 'upload_method', 'oss_body_param', 'download_url']);
+  assert.equal(answer.code, 200);
+  assert.equal(answer.data.upload_method, 'POST');
+  const refused = await fetch(query({ file_type: '200', to_id: '1002' }));
+  assert.equal(refused.headers.get('content-type'), 'application/json; charset=utf-8');
+  const body = (await refused.json()) as { code: number; message: string; data: null };
+  assert.equal(body.code, 10002);
+  assert.match(body.message, /group shared file/);
+  assert.equal(body.data, null);
+});
+
 test('two uploads racing for one slot: exactly one wins, the other gets 60006 or 60007, and no partial file', async () => {
   for (let round = 0; round < 5; round++) {
     const s = await slot();

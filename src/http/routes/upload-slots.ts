@@ -8,6 +8,7 @@ import { issueAvatarSlot, issueChatSlot } from '../../pipelines/slots.ts';
 import type { Services } from '../../services.ts';
 import { ok } from '../envelope.ts';
 import { credentialHeaders, querySchema, queryValue } from '../schemas.ts';
+import { slotAnswerJson, slotAnswerSchema } from '../slot-answer.ts';
 
 const chatSlotQuery = querySchema({
   file_type: queryValue(
@@ -22,6 +23,8 @@ const groupAvatarSlotQuery = querySchema({
   group_id: queryValue(40, 'Required: the group whose avatar changes (its owner, one of its admins, or an admin token). Here group_id is the target, not a group to act as.'),
 });
 
+/** The answers are written out by slotAnswerJson, not by a serializer compiled from the schema. */
+const writtenOut = () => slotAnswerJson;
 
 export async function uploadSlotRoutes(fastify: FastifyInstance, opts: { services: Services }): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
@@ -43,7 +46,9 @@ export async function uploadSlotRoutes(fastify: FastifyInstance, opts: { service
         summary: 'Upload, step 1: a slot for a chat file, voice, image or video',
         querystring: chatSlotQuery,
         headers: credentialHeaders,
+        response: { 200: slotAnswerSchema },
       },
+      serializerCompiler: writtenOut,
     },
     async (req) => {
     const caller = await admitted(req);
@@ -62,7 +67,9 @@ export async function uploadSlotRoutes(fastify: FastifyInstance, opts: { service
         summary: 'Upload, step 1: a slot for the caller\'s own avatar',
         querystring: avatarSlotQuery,
         headers: credentialHeaders,
+        response: { 200: slotAnswerSchema },
       },
+      serializerCompiler: writtenOut,
     },
     async (req) => {
     const caller = await admitted(req);
@@ -78,7 +85,9 @@ export async function uploadSlotRoutes(fastify: FastifyInstance, opts: { service
         summary: 'Upload, step 1: a slot for a group\'s avatar',
         querystring: groupAvatarSlotQuery,
         headers: credentialHeaders,
+        response: { 200: slotAnswerSchema },
       },
+      serializerCompiler: writtenOut,
     },
     async (req) => {
     // Here group_id names the group whose avatar changes, not a group to act as.
