@@ -43,16 +43,22 @@ export function observeRequests(app: FastifyInstance, s: Services): void {
     else if (err instanceof ObjectNotFoundError) s.metrics.storageError('store', 'missing');
   });
 
-  app.addHook('onResponse', async (req, reply) => {
+  // A callback hook, not an async one: the promise an async hook makes and awaits cost a 16 KiB
+  // download 3% of its rate (alternating pinned pairs, both start orders).
+  app.addHook('onResponse', (req, reply, done) => {
     const route = routeOf(req);
     s.metrics.request(route, req.method, reply.statusCode, reply.elapsedTime / 1000);
     // The line's fields are gathered only when it will be written: at warn and above, most
     // requests log nothing.
-    if (!s.config.accessLog || QUIET_ROUTES.has(route) || !s.log.isLevelEnabled('info')) return;
-    const { app: appId, user } = whoOf(req);
-    req.log.info(
-      { route, method: req.method, status: reply.statusCode, bytes: contentLength(reply), ms: Math.round(reply.elapsedTime * 10) / 10, app: appId, user },
-      'request',
-    );
+    if (s.config.accessLog && !QUIET_ROUTES.has(route) && s.log.isLevelEnabled('info')) logAccess(req, reply, route);
+    done();
   });
+}
+
+function logAccess(req: FastifyRequest, reply: FastifyReply, route: string): void {
+  const { app: appId, user } = whoOf(req);
+  req.log.info(
+    { route, method: req.method, status: reply.statusCode, bytes: contentLength(reply), ms: Math.round(reply.elapsedTime * 10) / 10, app: appId, user },
+    'request',
+  );
 }

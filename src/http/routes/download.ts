@@ -50,7 +50,12 @@ const OUTCOME_LABELS: Record<DownloadOutcome['kind'], DownloadOutcomeLabel> = {
   unsatisfiable: 'refused',
 };
 
-/** Wait for a download pipeline and write its outcome, counting both (metrics.ts: ferry_downloads_*). */
+/**
+ * Wait for a download pipeline and write its outcome, counting both (metrics.ts:
+ * ferry_downloads_*). The route handlers return its promise as it is: an async handler around it
+ * was one promise more per request, 3.7% of a 16 KiB download's rate (alternating pinned pairs,
+ * both start orders).
+ */
 async function measured(s: Services, endpoint: DownloadEndpoint, reply: FastifyReply, running: Promise<DownloadOutcome>): Promise<DownloadBody> {
   let outcome: DownloadOutcome;
   try {
@@ -76,20 +81,20 @@ export async function downloadRoutes(fastify: FastifyInstance, opts: { services:
     method: ['GET', 'HEAD'],
     url: '/file/download/chat',
     schema: { querystring: chatDownloadQuery, headers: credentialHeaders },
-    handler: async (req, reply) => measured(s, 'chat', reply, runChatDownload(s, asRequest(req))),
+    handler: (req, reply) => measured(s, 'chat', reply, runChatDownload(s, asRequest(req))),
   });
 
   app.route({
     method: ['GET', 'HEAD'],
     url: '/file/download/avatar',
     schema: { querystring: avatarDownloadQuery, headers: credentialHeaders },
-    handler: async (req, reply) => measured(s, 'avatar', reply, runAvatarDownload(s, asRequest(req))),
+    handler: (req, reply) => measured(s, 'avatar', reply, runAvatarDownload(s, asRequest(req))),
   });
 
   app.route({
     method: ['GET', 'HEAD'],
     url: '/file/blob/:capability/:name',
     schema: { params: blobParams, querystring: mediaQuery },
-    handler: async (req, reply) => measured(s, 'blob', reply, runBlobDownload(s, asRequest(req), req.params.capability)),
+    handler: (req, reply) => measured(s, 'blob', reply, runBlobDownload(s, asRequest(req), req.params.capability)),
   });
 }
