@@ -57,29 +57,46 @@ async function createSlot(
   return file;
 }
 
-export async function issueChatSlot(
-  s: Services,
-  caller: Caller,
-  req: { type: FileTypeInfo; toId: string; toType: ToType },
-): Promise<UploadSlot> {
+type ChatSlotRequest = { type: FileTypeInfo; toId: string; toType: ToType };
+
+/**
+ * The slot at once when nothing needs reading first (most slots): a send the access rules allow
+ * without a lookup, by an app without quotas, uploading through Ferry. Undefined otherwise, and
+ * the caller awaits issueChatSlot(), which does the same with its reads. Every promise on this
+ * path cost slots a few % of their rate (credentials.ts, authenticateNow, says why).
+ */
+export function issueChatSlotNow(s: Services, caller: Caller, req: ChatSlotRequest): UploadSlot | undefined {
   const who = caller.principal;
-  if (req.type.groupOnly && req.toType !== 2) throw badParam(`file_type ${req.type.code} is a group shared file: send it with to_type=2`);
-  // Most slots go to a user of an app without quotas: known at once, no await (see
-  // credentials.ts, authenticateNow, for why that matters here).
+  refuseGroupOnlyToUser(req);
+  if (!canSendAtOnce(who, req.toType) || !noQuotaToCheck(s, who.appId) || takesDirectUploads(s, who.appId)) return undefined;
+  return capabilitySlot(s, caller, req);
+}
+
+export async function issueChatSlot(s: Services, caller: Caller, req: ChatSlotRequest): Promise<UploadSlot> {
+  const who = caller.principal;
+  refuseGroupOnlyToUser(req);
   if (!canSendAtOnce(who, req.toType)) await checkCanSendTo(s.membership, who, req.toType, req.toId);
   const from = senderOf(who);
   if (!noQuotaToCheck(s, who.appId)) await refuseSlotOverQuota(s, who.appId, from);
-  const fields = { kind: 'chat', fileType: req.type.code, ownerId: from, toId: req.toId, toType: req.toType } as const;
   // A direct upload is confirmed later from its record, so only those slots write one now.
   if (takesDirectUploads(s, who.appId)) {
-    const file = await createSlot(s, who.appId, fields);
+    const file = await createSlot(s, who.appId, { kind: 'chat', fileType: req.type.code, ownerId: from, toId: req.toId, toType: req.toType });
     const sign = mintSign(caller.keys, { fid: file.id, from_id: from, to_id: req.toId, to_type: req.toType, ft: req.type.code });
     return slotAnswer(s, file, s.urls.chatDownload(sign));
   }
+  return capabilitySlot(s, caller, req);
+}
+
+function refuseGroupOnlyToUser(req: ChatSlotRequest): void {
+  if (req.type.groupOnly && req.toType !== 2) throw badParam(`file_type ${req.type.code} is a group shared file: send it with to_type=2`);
+}
+
+/** A slot that writes nothing: its upload_url is a capability (auth/slot-capability.ts). */
+function capabilitySlot(s: Services, caller: Caller, req: ChatSlotRequest): UploadSlot {
   const fileId = newId(16);
   const terms = { expiresAt: Date.now() + s.config.slotTtlSeconds * 1000, maxBytes: s.config.limits[req.type.limit] };
   const { nonce, sc } = newSlotSecret(terms);
-  const sign = mintSign(caller.keys, { fid: fileId, from_id: from, to_id: req.toId, to_type: req.toType, ft: req.type.code, sc });
+  const sign = mintSign(caller.keys, { fid: fileId, from_id: senderOf(caller.principal), to_id: req.toId, to_type: req.toType, ft: req.type.code, sc });
   return { upload_url: s.urls.upload(slotCapability(sign, terms, nonce)), upload_method: 'POST', oss_body_param: {}, download_url: s.urls.chatDownload(sign) };
 }
 

@@ -1,6 +1,6 @@
 // The answers the hot paths take at once, without an await, before falling back to the full
-// check: a quota-free app's slot (pipelines/app-settings.ts) and a download of the original
-// (pipelines/derivatives.ts). Each must answer only where the full check would have given the
+// check: a quota-free app's slot (pipelines/app-settings.ts), a chat slot (pipelines/slots.ts)
+// and a download of the original (pipelines/derivatives.ts). Each must answer only where the full check would have given the
 // same answer without reading anything. (The access rules' and credentials' own: in
 // access-rules.test.ts and credentials.test.ts.)
 import { test } from 'node:test';
@@ -10,6 +10,13 @@ import { parseMediaRequest, resolveMedia, resolveMediaNow } from '../../src/pipe
 import type { ReadyFile } from '../../src/pipelines/ready-file.ts';
 import type { Services } from '../../src/services.ts';
 import { FerryError } from '../../src/errors.ts';
+import { issueChatSlot, issueChatSlotNow } from '../../src/pipelines/slots.ts';
+import { fileTypeInfo } from '../../src/file-types.ts';
+import { hs256Signer } from '../../src/auth/jwt-sign.ts';
+import { readSlotCapability, verifySlotCapability } from '../../src/auth/slot-capability.ts';
+import { PublicUrls } from '../../src/public-urls.ts';
+import type { AppKeys } from '../../src/auth/app-registry.ts';
+import type { Caller, Principal } from '../../src/auth/credentials.ts';
 
 test('noQuotaToCheck: only for an app whose settings are at hand and set no quota', () => {
   const settings = newSettingsCache();
@@ -72,4 +79,47 @@ test('resolveMediaNow: the original at once, as resolveMedia gives it; anything 
   const slow = await resolveMedia(s, file('image/jpeg'), bad).then(() => 'answered', (err: unknown) => (err instanceof FerryError ? err.code : String(err)));
   assert.notEqual(slow, 'answered');
   assert.equal(code(() => resolveMediaNow(file('image/jpeg'), bad)), slow);
+});
+
+test('issueChatSlotNow: a slot at once only where issueChatSlot reads nothing, and the same slot; else undefined, or the same refusal', async () => {
+  const signKey = 'at-once-sign-key-0123456789abcdefghijklmnopq';
+  const settings = newSettingsCache();
+  settings.set('free', { retention_days: {}, quota: {} });
+  settings.set('quota', { retention_days: {}, quota: { app_bytes: 10 } });
+  settings.set('direct', { retention_days: {}, quota: {} });
+  // Every read fails: whatever answers here read nothing.
+  const refuse = () => Promise.reject(new Error('read'));
+  const s = {
+    config: { slotTtlSeconds: 600, limits: { file: 1000, voice: 2000, image: 3000, video: 4000 }, directUploadApps: new Set(['direct']) },
+    settings,
+    bytes: { directUploads: {} },
+    urls: new PublicUrls('https://files.example'),
+    membership: new Proxy({}, { get: () => refuse }),
+    meta: new Proxy({}, { get: () => refuse }),
+  } as unknown as Services;
+  const caller = (appId: string, principal: Partial<Principal> = {}): Caller => ({
+    principal: { kind: 'user', appId, userId: '1001', ...principal } as Principal,
+    keys: { app: { appId, signKey }, sign: hs256Signer(signKey, 'k') } as unknown as AppKeys,
+  });
+  const toUser = { type: fileTypeInfo(100), toId: '1002', toType: 1 } as const;
+  const verified = (url: string) => verifySlotCapability([signKey], readSlotCapability(url.slice(url.lastIndexOf('/') + 1)));
+  const now = issueChatSlotNow(s, caller('free'), toUser);
+  assert.ok(now);
+  const full = await issueChatSlot(s, caller('free'), toUser);
+  const { fileId: _a, expiresAt: _b, ...claimsNow } = verified(now.upload_url);
+  const { fileId: _c, expiresAt: _d, ...claimsFull } = verified(full.upload_url);
+  assert.deepEqual(claimsNow, claimsFull);
+  assert.deepEqual(claimsNow, { appId: 'free', kind: 'chat', fileType: 100, ownerId: '1001', toId: '1002', toType: 1, maxBytes: s.config.limits[toUser.type.limit] });
+  assert.equal(now.upload_method, 'POST');
+  // A group (membership to look up), quotas to read, a direct upload (a record to write), or
+  // settings not read yet: left to issueChatSlot.
+  assert.equal(issueChatSlotNow(s, caller('free'), { ...toUser, toType: 2 }), undefined);
+  assert.equal(issueChatSlotNow(s, caller('free', { kind: 'group-admin', groupId: '5' } as Partial<Principal>), toUser), undefined);
+  assert.equal(issueChatSlotNow(s, caller('quota'), toUser), undefined);
+  assert.equal(issueChatSlotNow(s, caller('direct'), toUser), undefined);
+  assert.equal(issueChatSlotNow(s, caller('unread'), toUser), undefined);
+  // A group shared file sent to a user is refused at once, as issueChatSlot refuses it.
+  const shared = { ...toUser, type: fileTypeInfo(200) };
+  const slow = await issueChatSlot(s, caller('free'), shared).then(() => 'answered', (err: unknown) => (err instanceof FerryError ? err.code : String(err)));
+  assert.throws(() => issueChatSlotNow(s, caller('free'), shared), (err: unknown) => err instanceof FerryError && err.code === slow);
 });

@@ -1,10 +1,11 @@
 // GET /file/upload/chat, /file/upload/avatar/user, /file/upload/avatar/group: hand out slots.
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Static } from 'typebox';
 import { authenticate, authenticateNow, type AuthOptions, type Caller, type Headers, type Query } from '../../auth/credentials.ts';
 import { parseFileType, parseToType } from '../../file-types.ts';
 import { parseId } from '../../ids.ts';
-import { issueAvatarSlot, issueChatSlot } from '../../pipelines/slots.ts';
+import { issueAvatarSlot, issueChatSlot, issueChatSlotNow } from '../../pipelines/slots.ts';
 import type { Services } from '../../services.ts';
 import { ok } from '../envelope.ts';
 import { credentialHeaders, querySchema, queryValue } from '../schemas.ts';
@@ -18,6 +19,7 @@ const chatSlotQuery = querySchema({
   to_id: queryValue(40, 'Required: the receiving user (to_type 1) or group (to_type 2), int64 in decimal.'),
   to_type: queryValue(4, '1 a user (default), 2 a group (the caller must be a member).'),
 });
+type ChatSlotQuery = Static<typeof chatSlotQuery>;
 const avatarSlotQuery = querySchema({});
 const groupAvatarSlotQuery = querySchema({
   group_id: queryValue(40, 'Required: the group whose avatar changes (its owner, one of its admins, or an admin token). Here group_id is the target, not a group to act as.'),
@@ -30,12 +32,24 @@ export async function uploadSlotRoutes(fastify: FastifyInstance, opts: { service
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const s = opts.services;
 
-  // Per IP before credentials are checked (a flood of bad tokens counts), per user after.
-  const admitted = async (req: { ip: string; headers: Headers; query: Query }, options?: AuthOptions): Promise<Caller> => {
+  // Per IP before credentials are checked (a flood of bad tokens counts), per user after. The
+  // caller at once when this node has the app's keys at hand, else a promise of it.
+  const admitted = (req: { ip: string; headers: Headers; query: Query }, options?: AuthOptions): Caller | Promise<Caller> => {
     s.rateLimits.byIp('slots', req.ip);
-    const caller = authenticateNow(s.apps, req.headers, req.query, options) ?? (await authenticate(s.apps, req.headers, req.query, options));
+    const known = authenticateNow(s.apps, req.headers, req.query, options);
+    return known === undefined ? authenticate(s.apps, req.headers, req.query, options).then(countedUser) : countedUser(known);
+  };
+  const countedUser = (caller: Caller): Caller => {
     s.rateLimits.byUser('slots', caller.principal.appId, caller.principal.userId);
     return caller;
+  };
+
+  // Most chat slots are answered without a promise: no await, and fastify sends the value as it
+  // is (issueChatSlotNow says why).
+  const chatSlot = (caller: Caller, query: ChatSlotQuery) => {
+    const wanted = { type: parseFileType(query.file_type), toType: parseToType(query.to_type), toId: parseId('to_id', query.to_id) };
+    const slot = issueChatSlotNow(s, caller, wanted);
+    return slot === undefined ? issueChatSlot(s, caller, wanted).then(ok) : ok(slot);
   };
 
   app.get(
@@ -50,12 +64,9 @@ export async function uploadSlotRoutes(fastify: FastifyInstance, opts: { service
       },
       serializerCompiler: writtenOut,
     },
-    async (req) => {
-    const caller = await admitted(req);
-    const type = parseFileType(req.query.file_type);
-    const toType = parseToType(req.query.to_type);
-    const toId = parseId('to_id', req.query.to_id);
-    return ok(await issueChatSlot(s, caller, { type, toId, toType }));
+    (req) => {
+      const caller = admitted(req);
+      return caller instanceof Promise ? caller.then((c) => chatSlot(c, req.query)) : chatSlot(caller, req.query);
     },
   );
 
