@@ -1,9 +1,9 @@
 // Ferry's settings come from the environment only. The names in the first block are the
 // operator's contract (design brief) and must keep working; the rest are Ferry's own.
-import { URL_CHARACTERS } from './public-urls.ts';
 import os from 'node:os';
 import path from 'node:path';
 import { defaultDataDir } from './data-dir.ts';
+import { URL_CHARACTERS } from './public-urls.ts';
 
 export interface SizeLimits {
   /** 100 chat file, 200 group shared file */
