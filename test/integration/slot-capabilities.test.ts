@@ -8,7 +8,7 @@ import { startTestFerry, type TestFerry } from '../helpers/ferry.ts';
 import { chatSlot, getJson, postMultipart, putRaw, withCreds, type Creds, type Slot } from '../helpers/client.ts';
 import { signClaims, signOf } from '../helpers/jwt.ts';
 import { newSlotSecret, readSlotCapability, SLOT_CAPABILITY } from '../../src/auth/slot-capability.ts';
-import { capabilityFileId, reminted as remintedWith } from '../helpers/capability.ts';
+import { capabilityFileId, capabilityOf, reminted as remintedWith, withCapability } from '../helpers/capability.ts';
 
 let f: TestFerry;
 let appId: string;
@@ -24,8 +24,6 @@ before(async () => {
 after(() => f.close());
 
 const slot = () => chatSlot(f.url, creds, { file_type: 100, to_id: '1002', to_type: 1 });
-const capabilityOf = (s: Slot) => s.upload_url.slice(s.upload_url.lastIndexOf('/') + 1);
-const withCapability = (s: Slot, capability: string) => s.upload_url.slice(0, s.upload_url.lastIndexOf('/') + 1) + capability;
 const downloadCode = async (s: Slot, who = reader) => (await getJson(withCreds(s.download_url, who))).body.code;
 
 async function download(s: Slot): Promise<Buffer> {
@@ -45,15 +43,15 @@ async function assertNoPartialFile(): Promise<void> {
 
 /** The capability with other terms, re-signed with the app's key: what only Ferry can make. */
 async function reminted(s: Slot, change: { expiresAt?: number; maxBytes?: number }): Promise<string> {
-  return remintedWith((await f.ferry.services.apps.get(appId))!, capabilityOf(s), change);
+  return remintedWith((await f.ferry.services.apps.get(appId))!, capabilityOf(s.upload_url), change);
 }
 
 test('handing out a slot writes no record; the download before the upload says 60002', async () => {
   const before = (await f.inspect.files()).length;
   const s = await slot();
   assert.equal(s.upload_method, 'POST');
-  assert.match(capabilityOf(s), SLOT_CAPABILITY);
-  assert.ok(capabilityOf(s).startsWith(`${signOf(s.download_url)}.`), 'the capability is the download_url\'s sign and the slot\'s secret');
+  assert.match(capabilityOf(s.upload_url), SLOT_CAPABILITY);
+  assert.ok(capabilityOf(s.upload_url).startsWith(`${signOf(s.download_url)}.`), 'the capability is the download_url\'s sign and the slot\'s secret');
   assert.equal((await f.inspect.files()).length, before, 'no record for a slot');
   assert.equal(await downloadCode(s), 60002);
   assert.equal(await downloadCode(s, creds), 60002, 'the sender too');
@@ -97,7 +95,7 @@ test('two uploads racing for one slot: exactly one wins, the other gets 60006 or
 test('an expired capability is refused with 60005 and writes nothing', async () => {
   const s = await slot();
   const expired = await reminted(s, { expiresAt: Date.now() - 1 });
-  const up = await putRaw(withCapability(s, expired), Buffer.from('too late'));
+  const up = await putRaw(withCapability(s.upload_url, expired), Buffer.from('too late'));
   assert.equal(up.body.code, 60005);
   assert.match(String(up.body.message), /expired/);
   const fid = capabilityFileId(expired);
@@ -107,7 +105,7 @@ test('an expired capability is refused with 60005 and writes nothing', async () 
 
 test('a tampered or foreign capability, or a download_url made into one, is refused with 60005 and writes nothing', async () => {
   const s = await slot();
-  const cap = capabilityOf(s);
+  const cap = capabilityOf(s.upload_url);
   const [header, payload, mac, expiresAt, maxBytes, nonce] = cap.split('.') as [string, string, string, string, string, string];
   const sign = `${header}.${payload}.${mac}`;
   const fid = capabilityFileId(cap);
@@ -139,7 +137,7 @@ test('a tampered or foreign capability, or a download_url made into one, is refu
     `${sign}.${expiresAt}.${maxBytes}.${nonce.slice(0, 21)}`,
     `${sign}.${expiresAt}.${maxBytes}`,
   ]) {
-    const up = await postMultipart(withCapability(s, bad), Buffer.from('forged'));
+    const up = await postMultipart(withCapability(s.upload_url, bad), Buffer.from('forged'));
     assert.equal(up.body.code, 60005, bad);
     assert.equal(up.body.message, 'upload slot not found: ask for a new one');
   }
@@ -152,7 +150,7 @@ test('a tampered or foreign capability, or a download_url made into one, is refu
 test('the limit a capability carries holds: re-signed with a smaller one, a bigger upload is refused', async () => {
   // The limit travels in the capability: what the slot said when it was handed out is what holds.
   const s = await slot();
-  const small = withCapability(s, await reminted(s, { maxBytes: 1000 }));
+  const small = withCapability(s.upload_url, await reminted(s, { maxBytes: 1000 }));
   const up = await putRaw(small, Buffer.alloc(1001, 1));
   assert.equal(up.body.code, 60003);
   assert.equal((await putRaw(small, Buffer.alloc(1000, 1))).body.code, 200);
@@ -171,7 +169,7 @@ test('a capability whose file was uploaded and then deleted is refused with 6000
 
 test('a refused upload drops its claim: the download still says 60002 and the slot takes a retry', async () => {
   const s = await slot();
-  const fid = capabilityFileId(capabilityOf(s));
+  const fid = capabilityFileId(capabilityOf(s.upload_url));
   const refused = await postMultipart(s.upload_url, Buffer.alloc(0));
   assert.equal(refused.body.code, 60008);
   assert.ok(!(await f.inspect.files()).some((r) => r.id === fid), 'the claim is gone');
