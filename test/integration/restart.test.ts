@@ -5,11 +5,12 @@
 // (rotate-secret, revoke-tokens) reach a Ferry that is already running on the same data.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { startTestFerry, isScaleOut, type TestFerry } from '../helpers/ferry.ts';
 import { provision, type Provisioned } from '../helpers/storage-mode.ts';
 import { withCreds } from '../helpers/client.ts';
@@ -48,6 +49,42 @@ test('the build step of npm start does nothing when the sources are unchanged, a
   assert.match(fs.readFileSync(path.join(ROOT, 'dist', '.build-hash'), 'utf8'), /^[0-9a-f]{64}\n$/);
   const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
   assert.match(pkg.scripts.prestart ?? '', /build\.mjs --if-changed/);
+});
+
+test('a serving process runs TypeBox and Kysely from dist/, not as hundreds of modules from node_modules', async () => {
+  // A loader hook that writes down every module the process loads.
+  const loaded = path.join(tmp, 'loaded.txt');
+  const hooks = path.join(tmp, 'hooks.mjs');
+  fs.writeFileSync(hooks, `import fs from 'node:fs';\nexport async function load(url, context, next) { fs.appendFileSync(${JSON.stringify(loaded)}, url + '\\n'); return next(url, context); }\n`);
+  const register = path.join(tmp, 'register.mjs');
+  fs.writeFileSync(register, `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`);
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('FERRY_') && v !== undefined) env[k] = v;
+  Object.assign(env, { FERRY_HOST: '127.0.0.1', FERRY_PORT: '0', FERRY_WORKERS: '1', FERRY_LOG_LEVEL: 'warn', FERRY_DATA_DIR: path.join(tmp, 'modules-data') });
+  const child = spawn(process.execPath, ['--import', register, 'dist/main.js'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    let out = '';
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        const m = /Ferry is running at (http:\/\/\S+?)\.?\s/.exec(out);
+        if (m) resolve(m[1]!);
+      });
+      child.once('exit', (code) => reject(new Error(`Ferry exited (${code}) before it listened: ${out}`)));
+    });
+    // It answers, schemas (TypeBox) and database (Kysely) included.
+    assert.equal((await fetch(`${url}/readyz`)).status, 200);
+    assert.equal((await fetch(`${url}/openapi.json`)).status, 200);
+  } finally {
+    child.kill('SIGTERM');
+    await once(child, 'exit');
+  }
+  const urls = fs.readFileSync(loaded, 'utf8').trim().split('\n');
+  assert.ok(urls.some((u) => u.endsWith('/dist/main.js')), 'the hook saw the process load');
+  assert.ok(urls.some((u) => u.includes('/node_modules/')), 'the hook saw packages load from node_modules');
+  for (const pkg of ['typebox', 'kysely', '@fastify/type-provider-typebox']) {
+    assert.deepEqual(urls.filter((u) => u.includes(`/node_modules/${pkg}/`)), [], `${pkg} comes compiled into dist/`);
+  }
 });
 
 test('ensure-deps --start never runs apt-get (nor npm ci) when the tools and packages are there', () => {
