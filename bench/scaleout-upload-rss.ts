@@ -24,7 +24,8 @@ export const scaleOutUploadRss: Comparison = {
     makeRandomFile(file, SIZE);
     const fresh = await freshScaleOut();
     const { env } = fresh;
-    const ferry = await startFerry({ dataDir: path.join(ctx.tmpDir, 'ferry'), nodeArgs: ctx.ferryNodeArgs, env });
+    // As (d) of the core group: the per-user cap on uploads at once (10 by default) would refuse half of them.
+    const ferry = await startFerry({ dataDir: path.join(ctx.tmpDir, 'ferry'), nodeArgs: ctx.ferryNodeArgs, env: { ...env, FERRY_UPLOADS_PER_USER: String(CLIENTS) } });
     try {
       const user = await createUser(ferry);
       const peaks: number[] = [];
