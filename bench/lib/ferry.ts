@@ -1,5 +1,5 @@
 // Ferry as the benchmarks see it: a CHILD PROCESS started the way an operator starts it
-// (`node --max-semi-space-size=3 dist/main.js`, as `npm start` runs it, built by `npm run build`; settings by environment), so its RSS and CPU are its own and
+// (`node --max-semi-space-size=16 dist/main.js`, as `npm start` runs it, built by `npm run build`; settings by environment), so its RSS and CPU are its own and
 // the harness's work never counts against it. Plus the few client calls the benchmarks need.
 import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';

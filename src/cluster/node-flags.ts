@@ -2,16 +2,20 @@
 // `npm start` passes them (package.json), and the primary gives them to its workers
 // (FERRY_WORKERS > 1). A test checks the two agree.
 //
-// --max-semi-space-size=3: V8's young generation is two semi-spaces of up to 16 MB each by
-// default, which a busy process fills and keeps. Measured on 20 concurrent 100 MiB uploads
-// (bench core-upload-rss; the bound is 200 MB): peaks of 157–203 MB over 15 rounds at 3 MB (one
-// round above 200), 188–219 MB by default. The price, in alternating runs: streamed 16 KiB
-// downloads ~3% fewer per second (19.8k against 20.4k), slots unchanged within noise. 2 MB
-// gave 161–192 MB but cost 10–15% of small requests once a process had run a while: more
-// objects outlive a young generation that small, and the old one collects them at greater cost.
-export const SERVING_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=3'];
+// --max-semi-space-size=16: each of the young generation's two semi-spaces may grow to 16 MB.
+// That is V8's own default on 64-bit Node 20; it is set so the figures below hold on a Node that
+// sizes it otherwise. Every small request allocates (a 16 KiB download about 22 KB) and every
+// scavenge copies what the ~50 requests in flight still hold, so how often it runs is what
+// costs: at 40k downloads a second a 3 MB semi-space fills every 3-4 ms. Measured in alternating
+// pinned runs (2026-11-30, each pair of sizes in both start orders): 3 → 8 MB, 16 KiB downloads
+// +8%, the 302 +9%, slots +2.5%; 8 → 16 MB, downloads +3.4%, slots +4.2%, blob URLs +0.6%.
+// Memory: 20 concurrent 100 MiB uploads (bench core-upload-rss, bound 200 MB) peaked at
+// 149-189 MB over 14 rounds at 16 MB (146-160 MB over 6 at 3 MB), the build then loading TypeBox
+// and Kysely compiled in (scripts/build.mjs). Until then this was 3 MB, which kept those peaks
+// under 200 MB (157-203 against 188-219) when the process held 14 MB more at rest.
+export const SERVING_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=16'];
 
-/** the flag's name: "--max-semi-space-size" of "--max-semi-space-size=3" */
+/** the flag's name: "--max-semi-space-size" of "--max-semi-space-size=16" */
 const nameOf = (flag: string) => flag.split('=')[0]!.replace(/_/g, '-');
 
 /**

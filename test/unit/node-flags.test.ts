@@ -26,7 +26,7 @@ test("a worker gets the primary's flags plus the serving flags", () => {
 });
 
 test("the operator's own setting wins, on the command line or in NODE_OPTIONS, in either spelling", () => {
-  assert.deepEqual(workerExecArgv(['--max-semi-space-size=16']), ['--max-semi-space-size=16']);
+  assert.deepEqual(workerExecArgv(['--max-semi-space-size=4']), ['--max-semi-space-size=4']);
   assert.deepEqual(workerExecArgv(['--max_semi_space_size=8']), ['--max_semi_space_size=8']);
   assert.deepEqual(workerExecArgv([], '--max-old-space-size=512  --max-semi-space-size=32'), []);
   assert.deepEqual(workerExecArgv([], '--max-old-space-size=512'), [...SERVING_NODE_FLAGS], 'other flags do not count');
