@@ -72,9 +72,19 @@ test('a serving process runs TypeBox and Kysely from dist/, not as hundreds of m
       });
       child.once('exit', (code) => reject(new Error(`Ferry exited (${code}) before it listened: ${out}`)));
     });
-    // It answers, schemas (TypeBox) and database (Kysely) included.
+    // It answers, schemas (TypeBox) and database (Kysely) included: a body the schema refuses
+    // and one it takes and the database stores.
     assert.equal((await fetch(`${url}/readyz`)).status, 200);
     assert.equal((await fetch(`${url}/openapi.json`)).status, 200);
+    const key = fs.readFileSync(path.join(env.FERRY_DATA_DIR!, 'admin.key'), 'utf8').trim();
+    const createApp = (body: unknown) => fetch(`${url}/admin/apps`, { method: 'POST', headers: { 'x-admin-key': key, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const refused = await createApp({ app_id: 5 });
+    assert.equal(refused.status, 400);
+    assert.deepEqual(await refused.json(), { error: 'body/app_id must be string' });
+    const created = await createApp({ app_id: 'built' });
+    assert.equal(created.status, 201);
+    assert.equal(((await created.json()) as { app_id: string }).app_id, 'built');
+    assert.equal((await fetch(`${url}/admin/apps/built`, { headers: { 'x-admin-key': key } })).status, 200);
   } finally {
     child.kill('SIGTERM');
     await once(child, 'exit');
