@@ -1,6 +1,6 @@
 // A fast, quiet restart and a command line that finds the server's data: `npm start`'s build
-// step does nothing when the sources did not change, ensure-deps never runs apt-get when the
-// tools are there; the CLI looks for the database where `npm start` keeps it, refuses to make a
+// step does nothing when the sources did not change, and what it builds carries TypeBox and
+// Kysely inside; ensure-deps never runs apt-get when the tools are there; the CLI looks for the database where `npm start` keeps it, refuses to make a
 // second, empty one, says in one line when PostgreSQL is down; and its key commands
 // (rotate-secret, revoke-tokens) reach a Ferry that is already running on the same data.
 import { test, before, after } from 'node:test';
@@ -86,8 +86,10 @@ test('a serving process runs TypeBox and Kysely from dist/, not as hundreds of m
     assert.equal(((await created.json()) as { app_id: string }).app_id, 'built');
     assert.equal((await fetch(`${url}/admin/apps/built`, { headers: { 'x-admin-key': key } })).status, 200);
   } finally {
-    child.kill('SIGTERM');
-    await once(child, 'exit');
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+    }
   }
   const urls = fs.readFileSync(loaded, 'utf8').trim().split('\n');
   assert.ok(urls.some((u) => u.endsWith('/dist/main.js')), 'the hook saw the process load');
