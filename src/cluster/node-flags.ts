@@ -10,9 +10,10 @@
 // pinned runs (2026-11-30, each pair of sizes in both start orders): 3 → 8 MB, 16 KiB downloads
 // +8%, the 302 +9%, slots +2.5%; 8 → 16 MB, downloads +3.4%, slots +4.2%, blob URLs +0.6%.
 // Memory: 20 concurrent 100 MiB uploads (bench core-upload-rss, bound 200 MB) peaked at
-// 149-198 MB over 17 rounds at 16 MB, the highest in a round whose disk was slow (146-160 MB
-// over 6 at 3 MB), the build then loading TypeBox and Kysely compiled in (scripts/build.mjs). Until then this was 3 MB, which kept those peaks
-// under 200 MB (157-203 against 188-219) when the process held 14 MB more at rest.
+// 149-198 MB over 20 rounds at 16 MB, the highest in a round whose disk was slow (146-160 MB
+// over 6 at 3 MB), the build then loading TypeBox and Kysely compiled in (scripts/build.mjs).
+// Until then this was 3 MB, which kept those peaks under 200 MB (157-203 against 188-219) when
+// the process held 14 MB more at rest.
 export const SERVING_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=16'];
 
 /** the flag's name: "--max-semi-space-size" of "--max-semi-space-size=16" */
