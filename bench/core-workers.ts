@@ -6,18 +6,38 @@
 //
 // Nothing is pinned here (the comparison is about using both cores), so wrk shares the cores
 // with the servers on both sides alike. The four runs go in ABBA-style rotation per rep.
+//
+//   core-workers            wrk as everywhere else: one request at a time per connection.
+//   core-workers-pipelined  wrk sending 16 requests at once per connection. With two workers
+//                           wrk takes the CPU the second worker would use (about 12 µs a
+//                           request, against Ferry's 21-30), which bounds the scaling near
+//                           1.3×; pipelined, wrk costs a fraction of that, so the figure comes
+//                           closer to the servers' own scaling. Not a client's load (clients
+//                           do not pipeline), so both figures are reported.
 import { randomBytes } from 'node:crypto';
 import { ferryWithFile, nginxWithFile, expectBytes } from './core-download.ts';
 import { needTool } from './lib/needs.ts';
 import { median } from './lib/stats.ts';
 import type { Comparison } from './lib/types.ts';
+import { treeCpuMs } from './lib/tree-cpu.ts';
 import { wrk, wrkNotes, type WrkResult } from './lib/wrk.ts';
 
 const SIZE = 16 * 1024;
 
-export const workersScaling: Comparison = {
-  id: 'core-workers',
-  title: '(workers) 16 KiB download, 1 → 2 processes: Ferry FERRY_WORKERS vs nginx worker_processes',
+/** wrk's pipelining depth for core-workers-pipelined */
+const PIPELINE = 16;
+
+export const workersScaling = workersComparison('core-workers', '(workers) 16 KiB download, 1 → 2 processes: Ferry FERRY_WORKERS vs nginx worker_processes');
+export const workersScalingPipelined = workersComparison(
+  'core-workers-pipelined',
+  `(workers-pipelined) the same, wrk pipelining ${PIPELINE} requests per connection`,
+  PIPELINE,
+);
+
+function workersComparison(id: string, title: string, pipeline?: number): Comparison {
+  return {
+  id,
+  title,
   needs: [needTool('wrk', 'wrk'), needTool('nginx', 'nginx-light')],
   async run(ctx) {
     const bytes = randomBytes(SIZE);
@@ -32,21 +52,29 @@ export const workersScaling: Comparison = {
       const n2 = await nginxWithFile(ctx, bytes, { name: 'nginx-2', workers: 2, pin: 'all' });
       stops.push(() => n2.nginx.stop());
       const sides = { f1: f1.url, f2: f2.url, n1: n1.url, n2: n2.url };
+      const pids: Record<keyof typeof sides, number> = { f1: f1.ferry.pid, f2: f2.ferry.pid, n1: n1.nginx.pid, n2: n2.nginx.pid };
       for (const [name, url] of Object.entries(sides)) await expectBytes(url, bytes, name);
-      const settings = { threads: Math.max(2, ctx.opts.threads), connections: ctx.opts.connections, pin: 'all' as const };
+      const settings = { threads: Math.max(2, ctx.opts.threads), connections: ctx.opts.connections, pin: 'all' as const, pipeline };
       ctx.log('  warm-up 3s each');
       for (const url of Object.values(sides)) await wrk(url, { ...settings, durationS: Math.min(3, ctx.opts.durationS) });
       const runs: Record<keyof typeof sides, WrkResult[]> = { f1: [], f2: [], n1: [], n2: [] };
+      // The server's CPU per answered request (all its processes): if a second worker cost each
+      // request more (locks, a shared database), this would show it, whatever wrk takes.
+      const cpuPerRequestUs: Record<keyof typeof sides, number[]> = { f1: [], f2: [], n1: [], n2: [] };
       const order: Array<keyof typeof sides> = ['f1', 'f2', 'n1', 'n2'];
       for (let rep = 0; rep < ctx.opts.reps; rep++) {
         for (const side of rep % 2 === 0 ? order : [...order].reverse()) {
+          const cpu0 = treeCpuMs(pids[side]);
           const r = await wrk(sides[side], { ...settings, durationS: ctx.opts.durationS });
+          const cpuUs = ((treeCpuMs(pids[side]) - cpu0) * 1000) / r.requests;
           runs[side].push(r);
-          ctx.log(`  ${side} run ${rep + 1}: ${r.requestsPerSec.toFixed(0)} req/s`);
+          cpuPerRequestUs[side].push(cpuUs);
+          ctx.log(`  ${side} run ${rep + 1}: ${r.requestsPerSec.toFixed(0)} req/s, server CPU ${cpuUs.toFixed(1)} µs a request`);
         }
       }
       for (const [name, url] of Object.entries(sides)) await expectBytes(url, bytes, name);
       const rate = (side: keyof typeof sides) => median(runs[side].map((r) => r.requestsPerSec));
+      const cpu = (side: keyof typeof sides) => median(cpuPerRequestUs[side]);
       // Per rep scaling too, so the JSON shows how steady it was.
       const perRep = (a: WrkResult[], b: WrkResult[]) => a.map((r, i) => b[i]!.requestsPerSec / r.requestsPerSec);
       return {
@@ -57,15 +85,18 @@ export const workersScaling: Comparison = {
         target: { kind: 'at-least', value: 1.7 },
         notes: [
           `medians req/s: Ferry 1 worker ${rate('f1').toFixed(0)}, 2 workers ${rate('f2').toFixed(0)}; nginx 1 worker ${rate('n1').toFixed(0)}, 2 workers ${rate('n2').toFixed(0)}`,
-          `wrk -t${settings.threads} -c${settings.connections} -d${ctx.opts.durationS}s, nothing pinned: wrk shares the cores with the server on every side`,
+          `server CPU per request (medians, all the server's processes): Ferry 1 worker ${cpu('f1').toFixed(1)} µs, 2 workers ${cpu('f2').toFixed(1)} µs (${(cpu('f2') / cpu('f1')).toFixed(2)}×); nginx ${cpu('n1').toFixed(1)} µs, ${cpu('n2').toFixed(1)} µs (${(cpu('n2') / cpu('n1')).toFixed(2)}×)`,
+          `wrk -t${settings.threads} -c${settings.connections} -d${ctx.opts.durationS}s${pipeline === undefined ? '' : `, ${pipeline} requests pipelined per connection`}, nothing pinned: wrk shares the cores with the server on every side`,
           ...wrkNotes('ferry 1', runs.f1),
           ...wrkNotes('ferry 2', runs.f2),
           ...wrkNotes('nginx 1', runs.n1),
           ...wrkNotes('nginx 2', runs.n2),
         ],
+        details: { serverCpuPerRequestUs: cpuPerRequestUs },
       };
     } finally {
       for (const stop of stops.reverse()) await stop();
     }
   },
-};
+  };
+}
