@@ -7,13 +7,10 @@
 // Nothing is pinned here (the comparison is about using both cores), so wrk shares the cores
 // with the servers on both sides alike. The four runs go in ABBA-style rotation per rep.
 //
-//   core-workers            wrk as everywhere else: one request at a time per connection.
-//   core-workers-pipelined  wrk sending 16 requests at once per connection. With two workers
-//                           wrk takes the CPU the second worker would use (about 12 µs a
-//                           request, against Ferry's 21-30), which bounds the scaling near
-//                           1.3×; pipelined, wrk costs a fraction of that, so the figure comes
-//                           closer to the servers' own scaling. Not a client's load (clients
-//                           do not pipeline), so both figures are reported.
+// wrk has to share the two cores with the servers, and costs about half what a Ferry request
+// does, so the figure stays near 2 × Ferry ÷ (Ferry + wrk) however well the workers scale. So
+// the notes also give each side's CPU per answered request, summed over all its processes: if a
+// second worker made each request dearer (locks, the shared database), that figure shows it.
 import { randomBytes } from 'node:crypto';
 import { ferryWithFile, nginxWithFile, expectBytes } from './core-download.ts';
 import { needTool } from './lib/needs.ts';
@@ -24,20 +21,9 @@ import { wrk, wrkNotes, type WrkResult } from './lib/wrk.ts';
 
 const SIZE = 16 * 1024;
 
-/** wrk's pipelining depth for core-workers-pipelined */
-const PIPELINE = 16;
-
-export const workersScaling = workersComparison('core-workers', '(workers) 16 KiB download, 1 → 2 processes: Ferry FERRY_WORKERS vs nginx worker_processes');
-export const workersScalingPipelined = workersComparison(
-  'core-workers-pipelined',
-  `(workers-pipelined) the same, wrk pipelining ${PIPELINE} requests per connection`,
-  PIPELINE,
-);
-
-function workersComparison(id: string, title: string, pipeline?: number): Comparison {
-  return {
-  id,
-  title,
+export const workersScaling: Comparison = {
+  id: 'core-workers',
+  title: '(workers) 16 KiB download, 1 → 2 processes: Ferry FERRY_WORKERS vs nginx worker_processes',
   needs: [needTool('wrk', 'wrk'), needTool('nginx', 'nginx-light')],
   async run(ctx) {
     const bytes = randomBytes(SIZE);
@@ -54,12 +40,10 @@ function workersComparison(id: string, title: string, pipeline?: number): Compar
       const sides = { f1: f1.url, f2: f2.url, n1: n1.url, n2: n2.url };
       const pids: Record<keyof typeof sides, number> = { f1: f1.ferry.pid, f2: f2.ferry.pid, n1: n1.nginx.pid, n2: n2.nginx.pid };
       for (const [name, url] of Object.entries(sides)) await expectBytes(url, bytes, name);
-      const settings = { threads: Math.max(2, ctx.opts.threads), connections: ctx.opts.connections, pin: 'all' as const, pipeline };
+      const settings = { threads: Math.max(2, ctx.opts.threads), connections: ctx.opts.connections, pin: 'all' as const };
       ctx.log('  warm-up 3s each');
       for (const url of Object.values(sides)) await wrk(url, { ...settings, durationS: Math.min(3, ctx.opts.durationS) });
       const runs: Record<keyof typeof sides, WrkResult[]> = { f1: [], f2: [], n1: [], n2: [] };
-      // The server's CPU per answered request (all its processes): if a second worker cost each
-      // request more (locks, a shared database), this would show it, whatever wrk takes.
       const cpuPerRequestUs: Record<keyof typeof sides, number[]> = { f1: [], f2: [], n1: [], n2: [] };
       const order: Array<keyof typeof sides> = ['f1', 'f2', 'n1', 'n2'];
       for (let rep = 0; rep < ctx.opts.reps; rep++) {
@@ -86,7 +70,7 @@ function workersComparison(id: string, title: string, pipeline?: number): Compar
         notes: [
           `medians req/s: Ferry 1 worker ${rate('f1').toFixed(0)}, 2 workers ${rate('f2').toFixed(0)}; nginx 1 worker ${rate('n1').toFixed(0)}, 2 workers ${rate('n2').toFixed(0)}`,
           `server CPU per request (medians, all the server's processes): Ferry 1 worker ${cpu('f1').toFixed(1)} µs, 2 workers ${cpu('f2').toFixed(1)} µs (${(cpu('f2') / cpu('f1')).toFixed(2)}×); nginx ${cpu('n1').toFixed(1)} µs, ${cpu('n2').toFixed(1)} µs (${(cpu('n2') / cpu('n1')).toFixed(2)}×)`,
-          `wrk -t${settings.threads} -c${settings.connections} -d${ctx.opts.durationS}s${pipeline === undefined ? '' : `, ${pipeline} requests pipelined per connection`}, nothing pinned: wrk shares the cores with the server on every side`,
+          `wrk -t${settings.threads} -c${settings.connections} -d${ctx.opts.durationS}s, nothing pinned: wrk shares the cores with the server on every side`,
           ...wrkNotes('ferry 1', runs.f1),
           ...wrkNotes('ferry 2', runs.f2),
           ...wrkNotes('nginx 1', runs.n1),
@@ -98,5 +82,4 @@ function workersComparison(id: string, title: string, pipeline?: number): Compar
       for (const stop of stops.reverse()) await stop();
     }
   },
-  };
-}
+};

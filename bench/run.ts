@@ -12,7 +12,7 @@ import { download16k, downloadCeiling, downloadBlob, downloadRedirect } from './
 import { upload256m, upload256mAllCores } from './core-upload.ts';
 import { uploadRss } from './core-upload-rss.ts';
 import { stream100m } from './core-stream.ts';
-import { workersScaling, workersScalingPipelined } from './core-workers.ts';
+import { workersScaling } from './core-workers.ts';
 import { repoRoot } from './lib/ferry.ts';
 import { needTool } from './lib/needs.ts';
 import { cachedThumbnail, coldThumbnail } from './media-thumbnails.ts';
@@ -36,7 +36,7 @@ const GROUPS: Group[] = [
     needs: [],
     // (e) before the uploads: the 2 GB that (d) writes are still going to disk for a while after it,
     // and Ferry's streams measured then ranged from 1,890 to 3,206 MiB/s within one run.
-    comparisons: [slotRate, download16k, downloadCeiling, downloadRedirect, downloadBlob, stream100m, upload256m, upload256mAllCores, uploadRss, workersScaling, workersScalingPipelined],
+    comparisons: [slotRate, download16k, downloadCeiling, downloadRedirect, downloadBlob, stream100m, upload256m, upload256mAllCores, uploadRss, workersScaling],
   },
   // The media and scale-out issues add their comparisons here (bench/media-*.ts,
   // bench/scale-out-*.ts) with their prerequisites as needs (vipsthumbnail, ffmpeg, an RGW

@@ -1,7 +1,6 @@
 // wrk runs and what we read from its report. Both sides of a comparison get the same threads,
 // connections and duration; errors wrk saw travel with the number so a fast error page can
 // never pass for a fast server.
-import { fileURLToPath } from 'node:url';
 import { run, type Pin } from './proc.ts';
 import { interleaved } from './stats.ts';
 import type { BenchOptions } from './types.ts';
@@ -30,16 +29,8 @@ export function parseWrk(out: string): WrkResult {
   };
 }
 
-const PIPELINE_SCRIPT = fileURLToPath(new URL('./wrk-pipeline.lua', import.meta.url));
-
-/**
- * One wrk run. `pipeline`: send that many requests at once on each connection (wrk-pipeline.lua);
- * leave it out for the ordinary load, one request at a time per connection.
- */
-export async function wrk(url: string, opts: Pick<BenchOptions, 'threads' | 'connections'> & { durationS: number; pin?: Pin; pipeline?: number }): Promise<WrkResult> {
-  const script = opts.pipeline === undefined ? [] : ['-s', PIPELINE_SCRIPT];
-  const scriptArgs = opts.pipeline === undefined ? [] : ['--', String(opts.pipeline)];
-  const args = ['-t', String(opts.threads), '-c', String(opts.connections), '-d', `${opts.durationS}s`, '--latency', ...script, url, ...scriptArgs];
+export async function wrk(url: string, opts: Pick<BenchOptions, 'threads' | 'connections'> & { durationS: number; pin?: Pin }): Promise<WrkResult> {
+  const args = ['-t', String(opts.threads), '-c', String(opts.connections), '-d', `${opts.durationS}s`, '--latency', url];
   const res = await run('wrk', args, { timeoutMs: (opts.durationS + 30) * 1000, pin: opts.pin ?? 'client' });
   if (res.code !== 0) throw new Error(`wrk failed (${res.code}): ${res.stderr || res.stdout}`);
   return parseWrk(res.stdout);
