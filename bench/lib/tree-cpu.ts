@@ -1,15 +1,7 @@
 // CPU time of a process and every process below it (utime + stime from /proc/<pid>/stat, in
 // clock ticks of 10 ms): Ferry's primary and its workers, or nginx's master and its workers.
 import fs from 'node:fs';
-
-const TICK_MS = 10;
-
-function ownCpuMs(pid: number): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // Fields after the command name, which is in parentheses and may hold spaces.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
-}
+import { statCpuMs } from './thread-cpu.ts';
 
 function childrenOf(pid: number): number[] {
   const tasks = fs.readdirSync(`/proc/${pid}/task`);
@@ -24,5 +16,5 @@ function childrenOf(pid: number): number[] {
 
 /** Milliseconds of CPU the process and its descendants have used so far (10 ms resolution). */
 export function treeCpuMs(pid: number): number {
-  return ownCpuMs(pid) + childrenOf(pid).reduce((sum, child) => sum + treeCpuMs(child), 0);
+  return statCpuMs(`/proc/${pid}/stat`) + childrenOf(pid).reduce((sum, child) => sum + treeCpuMs(child), 0);
 }
