@@ -7,10 +7,10 @@
 // Nothing is pinned here (the comparison is about using both cores), so wrk shares the cores
 // with the servers on both sides alike. The four runs go in ABBA-style rotation per rep.
 //
-// wrk has to share the two cores with the servers, and costs about half what a Ferry request
-// does, so the figure stays near 2 × Ferry ÷ (Ferry + wrk) however well the workers scale. So
-// the notes also give each side's CPU per answered request, summed over all its processes: if a
-// second worker made each request dearer (locks, the shared database), that figure shows it.
+// wrk costs about half what a Ferry request does, so on two cores the figure stays near
+// 2 × Ferry ÷ (Ferry + wrk) however well the workers scale. The notes also give each side's CPU
+// per answered request, summed over all its processes: if a second worker made each request
+// dearer (locks, the shared database), that figure shows it.
 import { randomBytes } from 'node:crypto';
 import { ferryWithFile, nginxWithFile, expectBytes } from './core-download.ts';
 import { needTool } from './lib/needs.ts';
