@@ -12,7 +12,10 @@ export interface CliResult {
   stderr: string;
 }
 
-/** The caller's environment without its FERRY_* settings, plus `extra` (undefined values left out). */
+/**
+ * The caller's environment without its FERRY_* settings, plus `extra` (undefined values left
+ * out): for a child Ferry or CLI that must see only the settings its test gives it.
+ */
 export function cliEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('FERRY_')) env[k] = v;

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, ConfigError } from '../../src/config.ts';
 import { buildDist } from '../helpers/build.ts';
+import { cliEnv } from '../helpers/cli.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -119,10 +120,8 @@ test('rate-limit settings that are not numbers stop Ferry at start, naming the s
   ] as const) {
     assert.throws(() => loadConfig({ [name]: value }), (err: unknown) => err instanceof ConfigError && err.message.includes(name), `${name}=${value}`);
     // The server itself (npm start runs dist/main.js): exit 2 and one line naming the setting.
-    const env: NodeJS.ProcessEnv = {};
-    for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('FERRY_')) env[k] = v;
     const r = spawnSync(process.execPath, [path.join(ROOT, 'dist/main.js')], {
-      env: { ...env, FERRY_DATA_DIR: path.join(os.tmpdir(), 'ferry-never-created'), FERRY_PORT: '0', [name]: value },
+      env: cliEnv({ FERRY_DATA_DIR: path.join(os.tmpdir(), 'ferry-never-created'), FERRY_PORT: '0', [name]: value }),
       encoding: 'utf8',
       timeout: 30_000,
     });

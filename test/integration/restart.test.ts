@@ -1,8 +1,9 @@
 // A fast, quiet restart and a command line that finds the server's data: `npm start`'s build
 // step does nothing when the sources did not change, and what it builds carries TypeBox and
-// Kysely inside; ensure-deps never runs apt-get when the tools are there; the CLI looks for the database where `npm start` keeps it, refuses to make a
-// second, empty one, says in one line when PostgreSQL is down; and its key commands
-// (rotate-secret, revoke-tokens) reach a Ferry that is already running on the same data.
+// Kysely inside; ensure-deps never runs apt-get when the tools are there; the CLI looks for the
+// database where `npm start` keeps it, refuses to make a second, empty one, says in one line
+// when PostgreSQL is down; and its key commands (rotate-secret, revoke-tokens) reach a Ferry
+// that is already running on the same data.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -16,7 +17,7 @@ import { provision, type Provisioned } from '../helpers/storage-mode.ts';
 import { withCreds } from '../helpers/client.ts';
 import { accessToken, decodeJwt, signOf, uploadChat } from '../helpers/jwt.ts';
 import { buildDist } from '../helpers/build.ts';
-import { runCli } from '../helpers/cli.ts';
+import { cliEnv, runCli } from '../helpers/cli.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 let tmp: string;
@@ -58,9 +59,8 @@ test('a serving process runs TypeBox and Kysely from dist/, not as hundreds of m
   fs.writeFileSync(hooks, `import fs from 'node:fs';\nexport async function load(url, context, next) { fs.appendFileSync(${JSON.stringify(loaded)}, url + '\\n'); return next(url, context); }\n`);
   const register = path.join(tmp, 'register.mjs');
   fs.writeFileSync(register, `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`);
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('FERRY_') && v !== undefined) env[k] = v;
-  Object.assign(env, { FERRY_HOST: '127.0.0.1', FERRY_PORT: '0', FERRY_WORKERS: '1', FERRY_LOG_LEVEL: 'warn', FERRY_DATA_DIR: path.join(tmp, 'modules-data') });
+  const dataDir = path.join(tmp, 'modules-data');
+  const env = cliEnv({ FERRY_HOST: '127.0.0.1', FERRY_PORT: '0', FERRY_WORKERS: '1', FERRY_LOG_LEVEL: 'warn', FERRY_DATA_DIR: dataDir });
   const child = spawn(process.execPath, ['--import', register, 'dist/main.js'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'inherit'] });
   try {
     let out = '';
@@ -76,7 +76,7 @@ test('a serving process runs TypeBox and Kysely from dist/, not as hundreds of m
     // and one it takes and the database stores.
     assert.equal((await fetch(`${url}/readyz`)).status, 200);
     assert.equal((await fetch(`${url}/openapi.json`)).status, 200);
-    const key = fs.readFileSync(path.join(env.FERRY_DATA_DIR!, 'admin.key'), 'utf8').trim();
+    const key = fs.readFileSync(path.join(dataDir, 'admin.key'), 'utf8').trim();
     const createApp = (body: unknown) => fetch(`${url}/admin/apps`, { method: 'POST', headers: { 'x-admin-key': key, 'content-type': 'application/json' }, body: JSON.stringify(body) });
     const refused = await createApp({ app_id: 5 });
     assert.equal(refused.status, 400);

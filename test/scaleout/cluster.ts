@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { startTestFerry, type TestFerry } from '../helpers/ferry.ts';
 import { isScaleOut, modeEnv, provision, type Provisioned } from '../helpers/storage-mode.ts';
 import { inspect, type Inspector } from '../helpers/inspect.ts';
+import { cliEnv } from '../helpers/cli.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -76,8 +77,7 @@ export interface NodeProcess {
 export async function spawnNode(env: Record<string, string>): Promise<NodeProcess> {
   const port = await freePort();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ferry-node-'));
-  const childEnv: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('FERRY_')) childEnv[k] = v;
+  const childEnv = cliEnv();
   // One process per node unless a test asks for workers (FERRY_WORKERS defaults to the core count).
   Object.assign(childEnv, { FERRY_WORKERS: '1' }, env, {
     FERRY_HOST: '127.0.0.1',
